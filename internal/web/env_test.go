@@ -1,0 +1,95 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/store"
+	"github.com/opsdeck/opsdeck/internal/store/storetest"
+)
+
+// testEnv is a whole HTTP server on a test database, with one user per role
+// and an API token for each.
+type testEnv struct {
+	t      testing.TB
+	db     *store.DB
+	auth   *auth.Service
+	srv    *Server
+	http   *httptest.Server
+	tokens map[auth.Role]string // role -> raw API token of a user with that role
+	users  map[auth.Role]auth.User
+}
+
+// testPassword is every test user's password.
+const testPassword = "correct horse battery"
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	return newTestEnvOn(t, storetest.SQLite(t))
+}
+
+func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	as := auth.NewService(db, auth.Options{Logger: log, TokenCacheTTL: 0})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e := &testEnv{t: t, db: db, auth: as, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	ctx := context.Background()
+	for _, role := range auth.AllRoles() {
+		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _, err := as.CreateToken(ctx, auth.NewToken{Name: "test " + string(role), Role: role, UserID: u.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.users[role], e.tokens[role] = u, raw
+	}
+	return e
+}
+
+// do sends a request with the given role's token (RoleNone: anonymous).
+func (e *testEnv) do(method, path string, role auth.Role, body string) *http.Response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.http.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if role != auth.RoleNone {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
+	}
+	resp, err := e.http.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func readBody(t testing.TB, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,80 @@
+// Package web is opsdeck's HTTP face: the JSON API under /api/v1, the
+// server-rendered UI, health and metrics endpoints. It maps HTTP to domain
+// calls and renders results; business rules live in the domain packages.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/store"
+)
+
+// Options configures a Server.
+type Options struct {
+	DB     *store.DB
+	Auth   *auth.Service
+	Logger *slog.Logger
+	// Version is shown in the UI footer and /api/v1/version.
+	Version string
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// SecureCookies marks cookies Secure (serving TLS, or behind an HTTPS
+	// proxy as named by the base URL).
+	SecureCookies bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// BaseURL is the external address used in links; may be empty.
+	BaseURL string
+}
+
+// Server holds the HTTP handlers and what they need.
+type Server struct {
+	db      *store.DB
+	auth    *auth.Service
+	log     *slog.Logger
+	opts    Options
+	metrics *httpMetrics
+	tmpl    *templates
+	handler http.Handler
+	routes  []Route
+	started time.Time
+}
+
+// New builds the Server and its route table.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	s := &Server{db: opts.DB, auth: opts.Auth, log: opts.Logger, opts: opts, started: time.Now()}
+	s.metrics = newHTTPMetrics(opts.DB)
+	t, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	s.tmpl = t
+	s.routes = s.routeTable()
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.Method+" "+rt.Path, s.guard(rt))
+	}
+	mux.HandleFunc("/", s.notFound)
+	s.handler = s.recoverPanics(s.requestContext(s.observe(securityHeaders(mux))))
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes returns the route table, for tests that walk every route.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// ctxDone reports whether the request's context ended (client went away).
+func ctxDone(ctx context.Context) bool { return ctx.Err() != nil }
