@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -94,3 +95,5 @@ func countRows(t testing.TB, db *store.DB, query string, args ...any) int {
 func adminCtx() context.Context {
 	return WithActor(context.Background(), Actor{Principal: Principal{Kind: ActorUser, UserID: 1, Name: "root", Role: RoleAdmin}, Via: ViaUI})
 }
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }

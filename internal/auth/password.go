@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -39,33 +40,79 @@ func HashPassword(password string) (string, error) {
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// CheckPassword reports whether password matches hash, in constant time with
-// respect to the key comparison.
-func CheckPassword(hash, password string) (bool, error) {
+// Bounds on the parameters CheckPassword accepts from a stored hash. They
+// leave room to raise the costs later, but a corrupted or planted hash cannot
+// make one login allocate gigabytes or run for minutes.
+const (
+	maxArgonMemory  = 256 * 1024 // KiB
+	maxArgonTime    = 16
+	maxArgonThreads = 16
+	maxHashLen      = 512
+)
+
+// argonHash is a decoded PHC string.
+type argonHash struct {
+	memory, time uint32
+	threads      uint8
+	salt, key    []byte
+}
+
+// decodeHash parses "$argon2id$v=19$m=M,t=T,p=P$SALT$KEY" strictly: every
+// number in decimal without sign or spaces, parameters in that order and
+// within bounds, a salt of at least 8 bytes and a key of 16 to 128 bytes.
+func decodeHash(hash string) (argonHash, error) {
+	var h argonHash
+	if len(hash) > maxHashLen {
+		return h, errBadHash
+	}
 	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errBadHash
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
+		return h, errBadHash
 	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
+	params := strings.Split(parts[3], ",")
+	if len(params) != 3 {
+		return h, errBadHash
 	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<20 || t > 16 {
-		return false, errBadHash
+	num := func(s, prefix string, bits int, max uint64) (uint64, bool) {
+		digits, ok := strings.CutPrefix(s, prefix)
+		if !ok || digits == "" || digits[0] == '+' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(digits, 10, bits)
+		return n, err == nil && n > 0 && n <= max
 	}
+	m, okM := num(params[0], "m=", 32, maxArgonMemory)
+	t, okT := num(params[1], "t=", 32, maxArgonTime)
+	p, okP := num(params[2], "p=", 8, maxArgonThreads)
+	if !okM || !okT || !okP {
+		return h, errBadHash
+	}
+	h.memory, h.time, h.threads = uint32(m), uint32(t), uint8(p)
 	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
+	var err error
+	if h.salt, err = b64.DecodeString(parts[4]); err != nil || len(h.salt) < 8 || len(h.salt) > 64 {
+		return h, errBadHash
+	}
+	// A short key would let many passwords match by chance.
+	if h.key, err = b64.DecodeString(parts[5]); err != nil || len(h.key) < 16 || len(h.key) > 128 {
+		return h, errBadHash
+	}
+	return h, nil
+}
+
+// CheckPassword reports whether password matches hash, in constant time with
+// respect to the key comparison. A malformed hash is an error; a password
+// longer than MaxPasswordLen never matches, since none can have been set.
+func CheckPassword(hash, password string) (bool, error) {
+	h, err := decodeHash(hash)
 	if err != nil {
-		return false, errBadHash
+		return false, err
 	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) == 0 || len(want) > 128 {
-		return false, errBadHash
+	if len(password) > MaxPasswordLen {
+		return false, nil
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	got := argon2.IDKey([]byte(password), h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1, nil
 }
 
 // dummyHash is verified against when a login names no known user, so that

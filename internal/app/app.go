@@ -1,0 +1,201 @@
+// Package app is opsdeck's composition root: it builds every service from
+// the configuration, starts them, and stops them in order. It does not catch
+// signals; the caller cancels the context, so tests run whole servers.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/store"
+	"github.com/opsdeck/opsdeck/internal/web"
+)
+
+// Options are what Run needs beyond the configuration.
+type Options struct {
+	Version string
+	// AdminPassword seeds the first admin (OPSDECK_ADMIN_PASSWORD); empty
+	// means generate one and print it once to Console.
+	AdminPassword string
+	// Console receives the one-time messages meant for the person who
+	// started the server (first admin password, the URL).
+	Console io.Writer
+	Logger  *slog.Logger
+	// Ready, if set, receives the listening address once the server accepts
+	// connections (useful with addr 127.0.0.1:0).
+	Ready chan<- string
+}
+
+// NewLogger builds the process logger from the log settings.
+func NewLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level))
+	ho := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// OpenStore opens the configured database and applies pending migrations.
+func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.DB, error) {
+	dsn := cfg.DB
+	if !cfg.IsPostgres() {
+		dsn = cfg.SQLitePath()
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n > 0 && log != nil {
+		log.Info("database migrated", "applied", n, "database", db.Location)
+	}
+	return db, nil
+}
+
+// NewAuth builds the identity service from the configuration.
+func NewAuth(db *store.DB, cfg config.Config, log *slog.Logger) *auth.Service {
+	return auth.NewService(db, auth.Options{
+		SessionTTL:              cfg.Auth.SessionTTL,
+		LoginMaxFailuresPerUser: cfg.Auth.LoginMaxFailuresPerUser,
+		LoginMaxFailuresPerIP:   cfg.Auth.LoginMaxFailuresPerIP,
+		LoginFailureWindow:      cfg.Auth.LoginFailureWindow,
+		TokenCacheTTL:           cfg.Auth.TokenCacheTTL,
+		Logger:                  log,
+	})
+}
+
+// Run serves opsdeck until ctx is cancelled, then drains in-flight requests,
+// stops background work and closes the database, in that order.
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg.Log, os.Stderr)
+	}
+	if opts.Console == nil {
+		opts.Console = os.Stdout
+	}
+	db, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("close database", "err", err)
+		}
+	}()
+	as := NewAuth(db, cfg, log)
+	created, pw, err := as.EnsureAdmin(auth.WithActor(ctx, auth.SystemActor()), opts.AdminPassword)
+	if err != nil {
+		return err
+	}
+
+	var proxies []netip.Prefix
+	for _, p := range cfg.HTTP.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("app: trusted proxy %q: %w", p, err)
+		}
+		proxies = append(proxies, pfx)
+	}
+	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
+	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("app: listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("app: load TLS certificate: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	addr := ln.Addr().String()
+	link := scheme + "://" + addr + "/"
+	if cfg.BaseURL != "" {
+		link = cfg.BaseURL
+	}
+	if u, err := url.Parse(link); err == nil && (u.Hostname() == "0.0.0.0" || u.Hostname() == "::") {
+		u.Host = net.JoinHostPort("localhost", u.Port())
+		link = u.String()
+	}
+	log.Info("opsdeck listening", "addr", addr, "url", link, "database", string(db.Dialect), "location", db.Location, "version", opts.Version)
+	fmt.Fprintf(opts.Console, "opsdeck %s is running at %s (database: %s)\n", opts.Version, link, db.Location)
+	if created {
+		if opts.AdminPassword == "" {
+			fmt.Fprintf(opts.Console, "\n  First start: sign in as user \"admin\" with password %s\n  (shown only this once; you will be asked to choose your own)\n\n", pw)
+		} else {
+			fmt.Fprintln(opts.Console, "First start: created user \"admin\" with the password from OPSDECK_ADMIN_PASSWORD.")
+		}
+	}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { as.Run(workCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	if opts.Ready != nil {
+		opts.Ready <- addr
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
+	case err := <-serveErr:
+		runErr = fmt.Errorf("app: serve: %w", err)
+	}
+	shCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shCtx); err != nil {
+		log.Warn("HTTP shutdown incomplete", "err", err)
+		_ = hs.Close()
+	}
+	stopWork()
+	wg.Wait()
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	log.Info("stopped")
+	return nil
+}
