@@ -129,7 +129,12 @@ func newFlagSet(c *cli, name, usageLine, help string) *flag.FlagSet {
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: opsdeck %s\n\n%s\n\nFlags:\n", usageLine, help)
+		// The flag package prints "-name"; opsdeck documents "--name" (both parse).
+		var b strings.Builder
+		fs.SetOutput(&b)
 		fs.PrintDefaults()
+		fs.SetOutput(c.stderr)
+		fmt.Fprint(c.stderr, strings.ReplaceAll("\n"+b.String(), "\n  -", "\n  --")[1:])
 	}
 	return fs
 }

@@ -1,0 +1,24 @@
+# The README's commands. `make test` is what CI runs (see .ci/run).
+.PHONY: run test lint build bench fuzz
+
+run:
+	go run ./cmd/opsdeck serve
+
+test:
+	go test -count=1 ./...
+
+build:
+	go build -o opsdeck ./cmd/opsdeck
+
+lint:
+	gofmt -l $$(git ls-files '*.go')
+	go vet ./...
+	staticcheck ./...
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./internal/...
+
+# Short fuzz runs of every parser of outside input.
+fuzz:
+	go test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./internal/config/
+	go test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./internal/web/

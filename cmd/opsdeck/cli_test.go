@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb, []string{"PATH=/usr/bin"})
+	return code, out.String(), errb.String()
+}
+
+func TestCLIUsageAndHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Commands:"},
+		{[]string{"help"}, 0, "serve"},
+		{[]string{"nope"}, 2, `unknown command "nope"`},
+		{[]string{"serve", "--help"}, 0, "--addr"},
+		{[]string{"migrate", "--help"}, 0, "--db"},
+		{[]string{"user", "--help"}, 0, "passwd"},
+		{[]string{"user", "create", "--help"}, 0, "--password-stdin"},
+		{[]string{"token", "--help"}, 0, "revoke"},
+		{[]string{"token", "create", "--help"}, 0, "--expires"},
+		{[]string{"token", "frobnicate"}, 2, "unknown subcommand"},
+		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"version"}, 0, "opsdeck "},
+	} {
+		code, out, errs := runCLI(t, "", tc.args...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("opsdeck %v: code %d (want %d), output lacks %q:\n%s%s", tc.args, code, tc.code, tc.want, out, errs)
+		}
+	}
+}
+
+func TestCLIRefusesBadConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, "", "migrate", "--data", dir, "--config", filepath.Join(dir, "missing.yaml"))
+	if code != 1 || !strings.Contains(errs, "missing.yaml") {
+		t.Fatalf("missing config: code %d: %s", code, errs)
+	}
+}
+
+func TestCLIUsersAndTokens(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if code, out, errs := runCLI(t, "", "migrate", "--data", data); code != 0 || !strings.Contains(out, "schema is at version") {
+		t.Fatalf("migrate: %d %s %s", code, out, errs)
+	}
+	code, out, errs := runCLI(t, "", "user", "create", "--data", data, "--username", "dana", "--role", "operator")
+	if code != 0 || len(strings.TrimSpace(out)) < 10 {
+		t.Fatalf("user create: %d %q %s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "a long enough password\n", "user", "create", "--data", data, "--username", "erin", "--role", "admin", "--password-stdin"); code != 0 {
+		t.Fatalf("user create --password-stdin: %s", errs)
+	}
+	if code, _, errs := runCLI(t, "", "user", "create", "--data", data, "--username", "Bad Name"); code != 1 || !strings.Contains(errs, "username") {
+		t.Fatalf("bad username: %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "user", "disable", "--data", data, "--username", "dana"); code != 0 {
+		t.Fatalf("disable: %s", errs)
+	}
+	if code, _, errs := runCLI(t, "", "user", "passwd", "--data", data, "--username", "nobody"); code != 1 || !strings.Contains(errs, "no user") {
+		t.Fatalf("passwd unknown: %d %s", code, errs)
+	}
+	_, out, _ = runCLI(t, "", "user", "list", "--data", data)
+	if !strings.Contains(out, "dana") || !strings.Contains(out, "disabled") || !strings.Contains(out, "erin") {
+		t.Fatalf("user list:\n%s", out)
+	}
+
+	code, out, errs = runCLI(t, "", "token", "create", "--data", data, "--name", "deploy", "--role", "operator", "--expires", "30d")
+	tok := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(tok, "odk_") || strings.Contains(tok, "\n") {
+		t.Fatalf("token create printed %q (code %d, %s); want only the token", out, code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "token", "create", "--data", data, "--name", "x", "--role", "god"); code != 1 || !strings.Contains(errs, "role") {
+		t.Fatalf("bad role: %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "token", "create", "--data", data, "--name", "x", "--role", "viewer", "--expires", "soon"); code != 1 || !strings.Contains(errs, "--expires") {
+		t.Fatalf("bad expiry: %d %s", code, errs)
+	}
+	_, out, _ = runCLI(t, "", "token", "list", "--data", data)
+	if !strings.Contains(out, "deploy") || strings.Contains(out, tok) {
+		t.Fatalf("token list shows no token or the secret:\n%s", out)
+	}
+	if code, _, errs := runCLI(t, "", "token", "revoke", "--data", data, "--id", "1"); code != 0 {
+		t.Fatalf("revoke: %s", errs)
+	}
+	if code, _, errs := runCLI(t, "", "token", "revoke", "--data", data, "--id", "1"); code != 1 || !strings.Contains(errs, "no active token") {
+		t.Fatalf("second revoke: %d %s", code, errs)
+	}
+	_, out, _ = runCLI(t, "", "token", "list", "--data", data)
+	if !strings.Contains(out, "revoked") {
+		t.Fatalf("token list after revoke:\n%s", out)
+	}
+}

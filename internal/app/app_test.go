@@ -1,0 +1,170 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/config"
+)
+
+// syncBuffer is a Console that the test can read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func startServer(t *testing.T, cfg config.Config, adminPW string) (addr string, console *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	console = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, Options{Version: "test", AdminPassword: adminPW, Console: console,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: ready})
+	}()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start in 30s")
+	}
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return addr, console, stop
+}
+
+func testConfig(t *testing.T) config.Config {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	cfg.HTTP.ShutdownTimeout = 10 * time.Second
+	return cfg
+}
+
+func TestFirstStartCreatesAdminAndPrintsPasswordOnce(t *testing.T) {
+	cfg := testConfig(t)
+	addr, console, stop := startServer(t, cfg, "")
+	out := console.String()
+	i := strings.Index(out, "with password ")
+	if i < 0 {
+		t.Fatalf("console lacks the generated password:\n%s", out)
+	}
+	pw := strings.Fields(out[i+len("with password "):])[0]
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	// The printed password works and must be changed; a restart prints nothing.
+	db, err := OpenStore(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := NewAuth(db, cfg, nil)
+	_, p, err := as.Login(context.Background(), "admin", pw, "127.0.0.1", "test")
+	if err != nil || !p.MustChangePassword || p.Role != auth.RoleAdmin {
+		t.Fatalf("login with printed password: %+v %v", p, err)
+	}
+	db.Close()
+	_, console2, _ := startServer(t, cfg, "")
+	if strings.Contains(console2.String(), "password") {
+		t.Fatalf("second start mentions a password:\n%s", console2.String())
+	}
+}
+
+// TestShutdownDrainsInFlightRequests starts a request whose body arrives
+// slowly, cancels the server's context mid-request, and expects the request
+// to finish and its write to be committed before Run returns.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	cfg := testConfig(t)
+	addr, _, stop := startServer(t, cfg, "a fine admin password")
+
+	db, err := OpenStore(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := NewAuth(db, cfg, nil)
+	raw, _, err := as.CreateToken(auth.WithActor(context.Background(), auth.CLIActor("test")), auth.NewToken{Name: "t", Role: auth.RoleAdmin})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/users", pr)
+	req.Header.Set("Authorization", "Bearer "+raw)
+	req.Header.Set("Content-Type", "application/json")
+	type result struct {
+		status int
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		res <- result{status: resp.StatusCode}
+	}()
+	if _, err := pw.Write([]byte(`{"username":"late","role":"viewer",`)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(300 * time.Millisecond) // let Shutdown begin while the body is half sent
+	if _, err := pw.Write([]byte(`"password":"long enough password"}`)); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	r := <-res
+	if r.err != nil || r.status != http.StatusCreated {
+		t.Fatalf("in-flight request: status %d err %v", r.status, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	db, err = OpenStore(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := NewAuth(db, cfg, nil).GetUserByName(context.Background(), "late"); err != nil {
+		t.Fatalf("user written during shutdown is missing: %v", err)
+	}
+}
+
+func TestRunRefusesABusyAddress(t *testing.T) {
+	cfg := testConfig(t)
+	addr, _, _ := startServer(t, cfg, "a fine admin password")
+	cfg2 := testConfig(t)
+	cfg2.Addr = addr
+	err := Run(context.Background(), cfg2, Options{Console: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Fatalf("Run on a busy address: %v", err)
+	}
+}
