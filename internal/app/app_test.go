@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -117,37 +120,34 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", "http://"+addr+"/api/v1/users", pr)
-	req.Header.Set("Authorization", "Bearer "+raw)
-	req.Header.Set("Content-Type", "application/json")
-	type result struct {
-		status int
-		err    error
-	}
-	res := make(chan result, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		resp.Body.Close()
-		res <- result{status: resp.StatusCode}
-	}()
-	if _, err := pw.Write([]byte(`{"username":"late","role":"viewer",`)); err != nil {
+	// A raw connection, so the bytes are on the wire when we say they are.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer conn.Close()
+	body := `{"username":"late","role":"viewer","password":"long enough password"}`
+	head := "POST /api/v1/users HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + raw +
+		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := conn.Write([]byte(head + body[:20])); err != nil {
+		t.Fatal(err)
+	}
+	// Give the server a moment to accept the connection and read the
+	// headers; only then is the request in flight.
+	time.Sleep(200 * time.Millisecond)
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	time.Sleep(300 * time.Millisecond) // let Shutdown begin while the body is half sent
-	if _, err := pw.Write([]byte(`"password":"long enough password"}`)); err != nil {
-		t.Fatal(err)
+	time.Sleep(300 * time.Millisecond) // Shutdown has begun; the body is half sent
+	if _, err := conn.Write([]byte(body[20:])); err != nil {
+		t.Fatalf("send rest of body during shutdown: %v", err)
 	}
-	pw.Close()
-	r := <-res
-	if r.err != nil || r.status != http.StatusCreated {
-		t.Fatalf("in-flight request: status %d err %v", r.status, r.err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("in-flight request: status %d", resp.StatusCode)
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("Run: %v", err)

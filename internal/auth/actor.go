@@ -57,10 +57,16 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 
 // ActorFrom returns the actor in ctx; without one it is the system itself.
 func ActorFrom(ctx context.Context) Actor {
-	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+	if a, ok := actorIn(ctx); ok {
 		return a
 	}
 	return SystemActor()
+}
+
+// actorIn returns the actor in ctx and whether there is one.
+func actorIn(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(Actor)
+	return a, ok
 }
 
 // SystemActor is opsdeck acting on its own (bootstrap, schedulers).

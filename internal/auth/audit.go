@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsdeck/opsdeck/internal/store"
 )
@@ -34,17 +35,48 @@ func Audit(ctx context.Context, q store.Querier, action, targetKind, targetID, d
 	if a.Kind == ActorToken {
 		actorID = a.TokenID
 	}
-	if len(detail) > 4000 {
-		detail = detail[:4000]
-	}
+	// Names, addresses and request ids can come from outside (a failed
+	// login records the username as typed): clean them, or PostgreSQL
+	// refuses the row and the event goes unrecorded.
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_log
 		(at, actor_kind, actor_id, actor_name, action, target_kind, target_id, detail, source_addr, via, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		time.Now().UTC(), string(a.Kind), nullID(actorID), a.Name, action, targetKind, targetID, detail, a.Addr, string(a.Via), a.RequestID)
+		time.Now().UTC(), string(a.Kind), nullID(actorID), cleanText(a.Name, maxAuditField), cleanText(action, maxAuditField),
+		cleanText(targetKind, maxAuditField), cleanText(targetID, maxAuditField), cleanText(detail, maxAuditDetail),
+		cleanText(a.Addr, maxAuditField), cleanText(string(a.Via), maxAuditField), cleanText(a.RequestID, maxAuditField))
 	if err != nil {
 		return fmt.Errorf("auth: audit %s: %w", action, store.MapError(err))
 	}
 	return nil
+}
+
+// Audit fields are cut to these many bytes.
+const (
+	maxAuditField  = 200
+	maxAuditDetail = 4000
+)
+
+// cleanText makes outside text storable on both engines: it is cut to at
+// most max bytes on a character boundary, and invalid UTF-8 and NUL, which
+// PostgreSQL's text type refuses, become U+FFFD.
+func cleanText(s string, max int) string {
+	if len(s) > max {
+		n := max
+		// Back off at most a partial character, not a run of stray bytes.
+		for n > 0 && n > max-utf8.UTFMax+1 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	for len(s) > max {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }
 
 func nullID(id int64) any {
@@ -64,14 +96,18 @@ type AuditFilter struct {
 	Until      time.Time
 	// Before is the cursor: only entries with a smaller id (older) are listed.
 	Before int64
-	Limit  int
+	// Limit is the page size: 50 when unset, at most 500.
+	Limit int
 }
 
 // ListAudit returns entries newest first, and the cursor for the next page
 // (0 when there is none).
 func ListAudit(ctx context.Context, db *store.DB, f AuditFilter) ([]AuditEntry, int64, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
+	switch {
+	case f.Limit <= 0:
 		f.Limit = 50
+	case f.Limit > 500:
+		f.Limit = 500
 	}
 	var where []string
 	var args []any
@@ -79,22 +115,26 @@ func ListAudit(ctx context.Context, db *store.DB, f AuditFilter) ([]AuditEntry, 
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
 	}
+	// Filters are cleaned as the stored values were, so that they match them
+	// and PostgreSQL is never handed text it refuses.
 	if f.Actor != "" {
-		add("actor_name = $%d", f.Actor)
+		add("actor_name = $%d", cleanText(f.Actor, maxAuditField))
 	}
-	if f.Action != "" {
-		if strings.HasSuffix(f.Action, ".") {
-			add("action LIKE $%d", escapeLike(f.Action)+"%")
-			where[len(where)-1] += ` ESCAPE '\'`
+	if action := cleanText(f.Action, maxAuditField); action != "" {
+		if strings.HasSuffix(action, ".") {
+			// A prefix compared with substr, not LIKE: no wildcards to
+			// escape, and case-sensitive on both engines (SQLite's LIKE is
+			// not). Both count characters, so the length is in runes.
+			add(fmt.Sprintf("substr(action, 1, %d) = $%%d", utf8.RuneCountInString(action)), action)
 		} else {
-			add("action = $%d", f.Action)
+			add("action = $%d", action)
 		}
 	}
 	if f.TargetKind != "" {
-		add("target_kind = $%d", f.TargetKind)
+		add("target_kind = $%d", cleanText(f.TargetKind, maxAuditField))
 	}
 	if f.TargetID != "" {
-		add("target_id = $%d", f.TargetID)
+		add("target_id = $%d", cleanText(f.TargetID, maxAuditField))
 	}
 	if !f.Since.IsZero() {
 		add("at >= $%d", f.Since.UTC())
@@ -135,9 +175,4 @@ func ListAudit(ctx context.Context, db *store.DB, f AuditFilter) ([]AuditEntry, 
 		next = out[len(out)-1].ID
 	}
 	return out, next, nil
-}
-
-func escapeLike(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s)
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
+
+	"github.com/opsdeck/opsdeck/internal/valid"
 )
 
 // EnsureAdmin creates the first user, "admin", when there are no users.
@@ -23,6 +25,10 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (created boo
 		mustChange = true
 	}
 	if _, err := s.CreateUser(ctx, NewUser{Username: "admin", Name: "Administrator", Role: RoleAdmin, Password: password, MustChangePassword: mustChange}); err != nil {
+		// Another node starting on the same database made it first.
+		if ve, ok := valid.As(err); ok && ve.Field == "username" {
+			return false, "", nil
+		}
 		return false, "", fmt.Errorf("auth: create first admin: %w", err)
 	}
 	return true, password, nil

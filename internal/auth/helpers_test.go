@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -58,13 +57,6 @@ func wantField(t testing.TB, err error, field string) {
 	}
 	if ve.Field != field {
 		t.Fatalf("error field = %q (%v), want %q", ve.Field, ve, field)
-	}
-}
-
-func wantIs(t testing.TB, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("error = %v, want %v", err, target)
 	}
 }
 

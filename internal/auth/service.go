@@ -14,13 +14,13 @@ var base32NoPad = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // Options tunes the Service; zero values take the defaults noted.
 type Options struct {
-	SessionTTL                time.Duration // default 12h
-	LoginMaxFailuresPerUser   int           // default 5
-	LoginMaxFailuresPerIP     int           // default 20
-	LoginFailureWindow        time.Duration // default 15m
-	TokenCacheTTL             time.Duration // 0 disables the cache
-	Logger                    *slog.Logger
-	Now                       func() time.Time
+	SessionTTL              time.Duration // default 12h
+	LoginMaxFailuresPerUser int           // default 5
+	LoginMaxFailuresPerIP   int           // default 20
+	LoginFailureWindow      time.Duration // default 15m
+	TokenCacheTTL           time.Duration // 0 disables the cache
+	Logger                  *slog.Logger
+	Now                     func() time.Time
 }
 
 // Service holds identity and access state: the store, the token cache and

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -22,6 +23,7 @@ var ErrUnauthenticated = errors.New("auth: not signed in")
 // RateLimitedError refuses a login while too many have failed recently.
 type RateLimitedError struct{ RetryAfter time.Duration }
 
+// Error says how long to wait.
 func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("auth: too many failed logins; try again in %s", e.RetryAfter.Round(time.Second))
 }
@@ -30,50 +32,78 @@ func (e *RateLimitedError) Error() string {
 // random values, so a fast hash is enough (no dictionary to attack) and lets
 // every request be checked without a slow password hash.
 func hashSecret(raw string) string {
-	sum := sha256.Sum256([]byte(raw))
+	sum := digestSecret(raw)
 	return hex.EncodeToString(sum[:])
+}
+
+// digestSecret is hashSecret before hex encoding, the token cache's key. It
+// hashes tokens of normal length from a stack buffer, so the cached path of
+// Authenticate does not allocate.
+func digestSecret(raw string) [sha256.Size]byte {
+	var buf [128]byte
+	if len(raw) > len(buf) {
+		return sha256.Sum256([]byte(raw))
+	}
+	n := copy(buf[:], raw)
+	return sha256.Sum256(buf[:n])
 }
 
 // Login checks a username and password and opens a session. It returns the
 // raw session token for the cookie.
 func (s *Service) Login(ctx context.Context, username, password, addr, userAgent string) (string, Principal, error) {
+	// Usernames are lower case; accept "Admin" as people type it.
+	username = strings.ToLower(username)
 	now := s.now()
-	if blocked, wait := s.limiter.blocked(username, addr, now); blocked {
-		s.log.Warn("login rate limited", "username", username, "addr", addr)
+	if wait := s.limiter.attempt(username, addr, now); wait > 0 {
+		s.log.Warn("login rate limited", "username", cleanText(username, 64), "addr", cleanText(addr, 100))
 		return "", Principal{}, &RateLimitedError{RetryAfter: wait}
 	}
-	if len(password) > MaxPasswordLen || len(username) > 64 {
-		s.limiter.fail(username, addr, now)
-		return "", Principal{}, ErrInvalidCredentials
+	from, hasActor := actorIn(ctx)
+	via := ViaUI
+	if hasActor && from.Via != "" {
+		via = from.Via
 	}
-	u, err := s.GetUserByName(ctx, username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", Principal{}, err
+	// A name or password no account can have is refused without a lookup or
+	// a hash: which names are well formed is no secret.
+	var u User
+	ok := false
+	if len(password) <= MaxPasswordLen && usernameRE.MatchString(username) {
+		var err error
+		u, err = s.GetUserByName(ctx, username)
+		known := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.limiter.release(username, addr, now)
+			return "", Principal{}, err
+		}
+		// Unknown users are checked against a dummy hash so that they take
+		// as long to refuse as known ones.
+		hash := dummyHash
+		if known {
+			hash = u.passwordHash
+		}
+		match, herr := CheckPassword(hash, password)
+		if herr != nil {
+			s.log.Error("stored password hash", "username", username, "err", herr)
+		}
+		ok = known && match && !u.Disabled
 	}
-	hash := dummyHash
-	if err == nil {
-		hash = u.passwordHash
-	}
-	ok, _ := CheckPassword(hash, password)
-	if err != nil || !ok || u.Disabled {
-		s.limiter.fail(username, addr, now)
-		actx := WithActor(ctx, Actor{Principal: Principal{Kind: ActorUser, UserID: u.ID, Name: username}, Via: ActorFrom(ctx).Via, Addr: addr, RequestID: ActorFrom(ctx).RequestID})
+	if !ok {
+		// The attempt already counts as a failure with the limiter.
+		actx := WithActor(ctx, Actor{Principal: Principal{Kind: ActorUser, UserID: u.ID, Name: username}, Via: via, Addr: addr, RequestID: from.RequestID})
 		if aerr := Audit(actx, s.db.W, "session.login_failed", "user", username, ""); aerr != nil {
 			s.log.Error("audit failed login", "err", aerr)
 		}
 		return "", Principal{}, ErrInvalidCredentials
 	}
-	s.limiter.succeed(username)
+	s.limiter.succeed(username, addr, now)
 	raw := "ods_" + RandomSecret(32)
 	csrf := RandomSecret(24)
-	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
-	}
 	p := Principal{Kind: ActorUser, UserID: u.ID, Name: u.Username, Role: u.Role, MustChangePassword: u.MustChangePassword, CSRF: csrf}
-	actx := WithActor(ctx, Actor{Principal: p, Via: ViaUI, Addr: addr, RequestID: ActorFrom(ctx).RequestID})
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	actx := WithActor(ctx, Actor{Principal: p, Via: via, Addr: addr, RequestID: from.RequestID})
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at, remote_addr, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashSecret(raw), u.ID, csrf, now.UTC(), now.Add(s.opts.SessionTTL).UTC(), addr, userAgent); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashSecret(raw), u.ID, csrf, now.UTC(), now.Add(s.opts.SessionTTL).UTC(),
+			cleanText(addr, maxAuditField), cleanText(userAgent, 300)); err != nil {
 			return fmt.Errorf("auth: create session: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, now.UTC(), u.ID); err != nil {
@@ -108,17 +138,27 @@ func (s *Service) SessionPrincipal(ctx context.Context, raw string) (Principal, 
 	return p, nil
 }
 
-// Logout ends the session with the raw token.
+// Logout ends the session with the raw token. It is audited against the
+// session's user, who is also the actor when ctx carries none.
 func (s *Service) Logout(ctx context.Context, raw string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashSecret(raw))
+		var userID int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = $1 RETURNING user_id`, hashSecret(raw)).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("auth: logout: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
+		actx := ctx
+		if _, ok := actorIn(ctx); !ok {
+			var name string
+			if err := tx.QueryRowContext(ctx, `SELECT username FROM users WHERE id = $1`, userID).Scan(&name); err != nil {
+				return fmt.Errorf("auth: logout: %w", store.MapError(err))
+			}
+			actx = WithActor(ctx, Actor{Principal: Principal{Kind: ActorUser, UserID: userID, Name: name}, Via: ViaUI})
 		}
-		return Audit(ctx, tx, "session.logout", "user", fmt.Sprint(ActorFrom(ctx).UserID), "")
+		return Audit(actx, tx, "session.logout", "user", fmt.Sprint(userID), "")
 	})
 }
 

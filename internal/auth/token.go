@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,14 +97,29 @@ func utcPtr(t *time.Time) *time.Time {
 
 // ListTokens returns tokens, newest first; userID > 0 keeps only that user's.
 func (s *Service) ListTokens(ctx context.Context, userID int64) ([]Token, error) {
-	q := `SELECT t.id, t.name, t.prefix, t.role, COALESCE(t.user_id, 0), COALESCE(u.username, ''), t.created_by, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
-		FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id`
-	var args []any
 	if userID > 0 {
-		q += ` WHERE t.user_id = $1`
-		args = append(args, userID)
+		return s.queryTokens(ctx, ` WHERE t.user_id = $1`, userID)
 	}
-	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY t.id DESC`, args...)
+	return s.queryTokens(ctx, "")
+}
+
+// GetToken returns one token's record, or an error wrapping
+// store.ErrNotFound.
+func (s *Service) GetToken(ctx context.Context, id int64) (Token, error) {
+	ts, err := s.queryTokens(ctx, ` WHERE t.id = $1`, id)
+	if err != nil {
+		return Token{}, err
+	}
+	if len(ts) == 0 {
+		return Token{}, fmt.Errorf("auth: token %d: %w", id, store.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+func (s *Service) queryTokens(ctx context.Context, where string, args ...any) ([]Token, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT t.id, t.name, t.prefix, t.role, COALESCE(t.user_id, 0), COALESCE(u.username, ''),
+		t.created_by, t.created_at, t.expires_at, t.last_used_at, t.revoked_at
+		FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id`+where+` ORDER BY t.id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("auth: list tokens: %w", err)
 	}
@@ -119,21 +136,10 @@ func (s *Service) ListTokens(ctx context.Context, userID int64) ([]Token, error)
 		t.ExpiresAt, t.LastUsedAt, t.RevokedAt = nullTime(exp), nullTime(used), nullTime(rev)
 		out = append(out, t)
 	}
-	return out, rows.Err()
-}
-
-// GetToken returns one token's record.
-func (s *Service) GetToken(ctx context.Context, id int64) (Token, error) {
-	all, err := s.ListTokens(ctx, 0)
-	if err != nil {
-		return Token{}, err
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("auth: list tokens: %w", err)
 	}
-	for _, t := range all {
-		if t.ID == id {
-			return t, nil
-		}
-	}
-	return Token{}, fmt.Errorf("auth: token %d: %w", id, store.ErrNotFound)
+	return out, nil
 }
 
 func nullTime(t sql.NullTime) *time.Time {
@@ -159,7 +165,13 @@ func (s *Service) RevokeToken(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.tokens.drop(hash)
+	var digest [sha256.Size]byte
+	if n, err := hex.Decode(digest[:], []byte(hash)); err != nil || n != len(digest) {
+		// Not a hash this package wrote; forget every cached token to be safe.
+		s.tokens.clear()
+		return nil
+	}
+	s.tokens.drop(digest)
 	return nil
 }
 
@@ -171,11 +183,15 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, ErrUnauthenticated
 	}
 	now := s.now()
-	hash := hashSecret(raw)
-	if e, ok := s.tokens.get(hash, now); ok {
+	digest := digestSecret(raw)
+	if e, ok := s.tokens.get(digest, now); ok {
 		s.noteUse(e.p.TokenID, now)
 		return e.p, nil
 	}
+	// Read the generation before the row: a revoke or a user change that
+	// commits while the row is read then stops the possibly stale result
+	// from entering the cache.
+	gen := s.tokens.generation()
 	var p Principal
 	var name, role, ownerRole string
 	var userID int64
@@ -184,7 +200,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	var exp sql.NullTime
 	err := s.db.R.QueryRowContext(ctx, `SELECT t.id, t.name, t.role, COALESCE(t.user_id, 0), COALESCE(u.username, ''), COALESCE(u.role, ''), COALESCE(u.disabled, FALSE), t.expires_at
 		FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hash).
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL`, hex.EncodeToString(digest[:])).
 		Scan(&p.TokenID, &name, &role, &userID, &ownerName, &ownerRole, &ownerDisabled, &exp)
 	if err != nil {
 		if errors.Is(store.MapError(err), store.ErrNotFound) {
@@ -204,7 +220,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if exp.Valid && exp.Time.Before(until) {
 		until = exp.Time
 	}
-	s.tokens.put(hash, cachedToken{p: p, until: until})
+	s.tokens.put(digest, cachedToken{p: p, until: until}, gen)
 	s.noteUse(p.TokenID, now)
 	return p, nil
 }
@@ -235,6 +251,14 @@ func (s *Service) flushTokenUse(ctx context.Context) {
 	})
 	if err != nil {
 		s.log.Warn("record token use", "err", err)
+		// Keep the times for the next flush unless newer ones came in.
+		s.usedMu.Lock()
+		for id, at := range used {
+			if cur, ok := s.used[id]; !ok || cur.Before(at) {
+				s.used[id] = at
+			}
+		}
+		s.usedMu.Unlock()
 	}
 }
 
@@ -243,19 +267,20 @@ type cachedToken struct {
 	until time.Time
 }
 
-// tokenCache maps token hashes to principals for a short time.
+// tokenCache maps token digests to principals for a short time.
 type tokenCache struct {
 	ttl time.Duration
 	max int
 	mu  sync.RWMutex
-	m   map[string]cachedToken
+	gen uint64 // counts drops and clears
+	m   map[[sha256.Size]byte]cachedToken
 }
 
 func newTokenCache(ttl time.Duration, max int) *tokenCache {
-	return &tokenCache{ttl: ttl, max: max, m: make(map[string]cachedToken)}
+	return &tokenCache{ttl: ttl, max: max, m: make(map[[sha256.Size]byte]cachedToken)}
 }
 
-func (c *tokenCache) get(hash string, now time.Time) (cachedToken, bool) {
+func (c *tokenCache) get(hash [sha256.Size]byte, now time.Time) (cachedToken, bool) {
 	if c.ttl <= 0 {
 		return cachedToken{}, false
 	}
@@ -268,28 +293,42 @@ func (c *tokenCache) get(hash string, now time.Time) (cachedToken, bool) {
 	return e, true
 }
 
-func (c *tokenCache) put(hash string, e cachedToken) {
+// generation is read before loading an entry and handed to put.
+func (c *tokenCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches e unless a drop or clear happened since gen was read: the entry
+// was loaded before that change and may no longer hold.
+func (c *tokenCache) put(hash [sha256.Size]byte, e cachedToken, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
 	if len(c.m) >= c.max {
 		// Full: forget everything rather than track recency; refilling costs
 		// one indexed read per live token.
-		c.m = make(map[string]cachedToken)
+		c.m = make(map[[sha256.Size]byte]cachedToken)
 	}
 	c.m[hash] = e
 }
 
-func (c *tokenCache) drop(hash string) {
+func (c *tokenCache) drop(hash [sha256.Size]byte) {
 	c.mu.Lock()
+	c.gen++
 	delete(c.m, hash)
 	c.mu.Unlock()
 }
 
 func (c *tokenCache) clear() {
 	c.mu.Lock()
-	c.m = make(map[string]cachedToken)
+	c.gen++
+	c.m = make(map[[sha256.Size]byte]cachedToken)
 	c.mu.Unlock()
 }

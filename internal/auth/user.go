@@ -159,7 +159,13 @@ func (s *Service) GetUser(ctx context.Context, id int64) (User, error) {
 }
 
 // GetUserByName returns the user called username.
+// A name no user can have is not looked up: it could not match, and
+// PostgreSQL refuses text that is not UTF-8 or holds NUL with an error of
+// its own rather than no rows.
 func (s *Service) GetUserByName(ctx context.Context, username string) (User, error) {
+	if !usernameRE.MatchString(username) {
+		return User{}, fmt.Errorf("auth: user %q: %w", username, store.ErrNotFound)
+	}
 	u, err := scanUser(s.db.R.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE username = $1`, username))
 	if err != nil {
 		return User{}, fmt.Errorf("auth: user %q: %w", username, err)
@@ -216,7 +222,12 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User
 	}
 	var out User
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+		if up.Role != nil || up.Disabled != nil {
+			if err := s.lockAdmins(ctx, tx); err != nil {
+				return err
+			}
+		}
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`+s.forUpdate(), id))
 		if err != nil {
 			return fmt.Errorf("auth: user %d: %w", id, err)
 		}
@@ -268,6 +279,37 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up UserUpdate) (User
 	return out, nil
 }
 
+// forUpdate locks the rows a PostgreSQL SELECT reads until the transaction
+// ends, so a read-modify-write cannot lose a concurrent change. SQLite has one
+// writer and IMMEDIATE transactions, so its transactions are already serial.
+func (s *Service) forUpdate() string {
+	if s.db.Dialect == store.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lockAdmins locks every enabled admin's row, in id order so that two
+// callers cannot deadlock. Without it, two transactions on PostgreSQL that
+// each demote a different one of two admins both count the other as still
+// enabled and both commit, leaving no admin (write skew).
+func (s *Service) lockAdmins(ctx context.Context, tx *sql.Tx) error {
+	if s.db.Dialect != store.Postgres {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`)
+	if err != nil {
+		return fmt.Errorf("auth: lock admins: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("auth: lock admins: %w", err)
+	}
+	return nil
+}
+
 func describeUserChange(a, b User) string {
 	var d string
 	add := func(field, from, to string) {
@@ -317,14 +359,24 @@ func (s *Service) SetPassword(ctx context.Context, id int64, password string, mu
 var ErrWrongPassword = &valid.Error{Field: "current_password", Msg: "is not your current password"}
 
 // ChangeOwnPassword checks the user's current password, then sets the new one.
+// Wrong current passwords count with the login limiter against the user, so
+// a stolen session cannot be used to guess the password either; while the
+// user is limited the error is a *valid.Error for current_password that also
+// wraps a *RateLimitedError.
 func (s *Service) ChangeOwnPassword(ctx context.Context, id int64, current, next, keepSession string) error {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
 		return err
 	}
+	addr, now := ActorFrom(ctx).Addr, s.now()
+	if wait := s.limiter.attempt(u.Username, addr, now); wait > 0 {
+		return fmt.Errorf("%w: %w", valid.Errorf("current_password", "too many wrong attempts; try again in %s", wait.Round(time.Second)),
+			&RateLimitedError{RetryAfter: wait})
+	}
 	if ok, err := CheckPassword(u.passwordHash, current); err != nil || !ok {
 		return ErrWrongPassword
 	}
+	s.limiter.succeed(u.Username, addr, now)
 	if current == next {
 		return valid.Errorf("new_password", "must differ from the current password")
 	}

@@ -485,6 +485,30 @@ func TestChangeOwnPassword(t *testing.T) {
 	})
 }
 
+func TestChangeOwnPasswordRateLimited(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		clk := newClock()
+		s := newService(t, db, Options{LoginMaxFailuresPerUser: 3, Now: clk.Now})
+		u := mustCreateUser(t, s, "gus", RoleViewer)
+		ctx := WithActor(context.Background(), Actor{Principal: Principal{Kind: ActorUser, UserID: u.ID, Name: "gus", Role: RoleViewer}, Addr: "192.0.2.8"})
+		for range 3 {
+			wantField(t, s.ChangeOwnPassword(ctx, u.ID, "a wrong guess", "brand new password", ""), "current_password")
+		}
+		// Now even the right password is refused, and logins too.
+		err := s.ChangeOwnPassword(ctx, u.ID, testPassword, "brand new password", "")
+		wantField(t, err, "current_password")
+		wantRateLimited(t, err)
+		_, _, err = s.Login(ctx, "gus", testPassword, "192.0.2.9", "")
+		wantRateLimited(t, err)
+		clk.Advance(15 * time.Minute)
+		if err := s.ChangeOwnPassword(ctx, u.ID, testPassword, "brand new password", ""); err != nil {
+			t.Errorf("after the window: %v", err)
+		}
+	})
+}
+
 func TestEnsureAdmin(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

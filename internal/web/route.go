@@ -64,8 +64,15 @@ func (s *Server) guard(rt Route) http.Handler {
 		}
 		ctx := auth.WithActor(r.Context(), actor)
 		r = r.WithContext(ctx)
+		if unsafeMethod(r.Method) {
+			// The CSRF check may parse a form before the handler runs; cap the
+			// body here so that parse obeys the same limit as JSON bodies.
+			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		}
 		if rt.Role == auth.RoleNone {
-			if unsafeMethod(r.Method) && rt.Surface == SurfaceUI && !s.checkCSRF(r, actor.Principal) {
+			// An open form (sign-in) carries the pre-session token even when
+			// the browser also holds a session from another tab.
+			if unsafeMethod(r.Method) && rt.Surface == SurfaceUI && !s.checkCSRF(r, auth.Principal{}) && !s.checkCSRF(r, actor.Principal) {
 				s.forbidden(w, r, rt.Surface, "csrf", "the form expired or came from another site; reload the page and try again")
 				return
 			}

@@ -1,0 +1,97 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/store"
+)
+
+// homePage is the data of the home page.
+type homePage struct {
+	Name  string
+	Role  auth.Role
+	Steps []homeStep
+	// Status is shown to admins only: it is about the installation.
+	Status *serverStatus
+}
+
+// homeStep is one thing to do next, with the one link that does it.
+type homeStep struct {
+	Href, Title, Text, Action string
+}
+
+// serverStatus describes the running installation.
+type serverStatus struct {
+	Version      string
+	Database     string
+	Started      time.Time
+	Users        int
+	ActiveTokens int
+}
+
+// firstSteps are the home page's suggestions, each with the least role that
+// can follow it. Only pages that exist are offered: a link to something not
+// built yet would waste the first minutes of a new user.
+var firstSteps = []struct {
+	step homeStep
+	role auth.Role
+}{
+	{homeStep{"/users/new", "Invite a colleague", "Create an account for someone on your team and choose what they may do: admin, operator, viewer or requester.", "Add a user"}, auth.RoleAdmin},
+	{homeStep{"/tokens", "Create an API token", "Scripts, CI jobs and other tools talk to opsdeck's REST API with a token that carries a role no higher than yours.", "Create a token"}, auth.RoleViewer},
+	{homeStep{"/audit", "Read the audit log", "Every sign-in and every change is recorded with who made it, from where and when.", "Open the audit log"}, auth.RoleAdmin},
+}
+
+// passwordStep is offered to users with nothing else to do here yet
+// (requesters), so their home page is not empty either.
+var passwordStep = homeStep{"/account/password", "Change your password", "Choose a password only you know: at least 10 characters, and longer is better.", "Change password"}
+
+// home greets the user and says what to do first.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	a := auth.ActorFrom(r.Context())
+	pg := homePage{Name: a.Name, Role: a.Role}
+	for _, st := range firstSteps {
+		if a.Role.Allows(st.role) {
+			pg.Steps = append(pg.Steps, st.step)
+		}
+	}
+	if len(pg.Steps) == 0 && a.Kind == auth.ActorUser {
+		pg.Steps = append(pg.Steps, passwordStep)
+	}
+	if a.Role == auth.RoleAdmin {
+		st, err := s.serverStatus(r)
+		if err != nil {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
+		pg.Status = &st
+	}
+	s.render(w, r, http.StatusOK, "home", s.newView(r, "Home", "home", pg))
+}
+
+func (s *Server) serverStatus(r *http.Request) (serverStatus, error) {
+	st := serverStatus{Version: s.opts.Version, Started: s.started, Database: string(s.db.Dialect)}
+	switch s.db.Dialect {
+	case store.SQLite:
+		st.Database = "SQLite"
+	case store.Postgres:
+		st.Database = "PostgreSQL"
+	}
+	n, err := s.auth.CountUsers(r.Context())
+	if err != nil {
+		return st, err
+	}
+	st.Users = n
+	ts, err := s.auth.ListTokens(r.Context(), 0)
+	if err != nil {
+		return st, err
+	}
+	now := time.Now()
+	for _, t := range ts {
+		if t.Active(now) {
+			st.ActiveTokens++
+		}
+	}
+	return st, nil
+}

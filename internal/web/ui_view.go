@@ -1,0 +1,106 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+)
+
+// view is what every page template gets: the layout's parts (title, caller,
+// navigation, CSRF token, notice) and the page's own Data.
+type view struct {
+	Title   string
+	Section string // which navigation entry is current
+	Me      *auth.Principal
+	CSRF    string
+	Version string
+	Nav     []navLink
+	Notice  string
+	Data    any
+}
+
+// navLink is one entry of the main navigation.
+type navLink struct {
+	Href, Label, Section string
+}
+
+// navigation lists the sections in order with the least role that may open
+// each; a caller sees only what they may use, so no link ends in a 403.
+var navigation = []struct {
+	link navLink
+	role auth.Role
+}{
+	{navLink{"/", "Home", "home"}, auth.RoleRequester},
+	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
+	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
+	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
+}
+
+// notices are the confirmations a redirect may ask a page to show
+// (?notice=CODE). Only these fixed texts can appear, so a crafted link cannot
+// put words of its own on an opsdeck page.
+var notices = map[string]string{
+	"password-changed": "Your password was changed.",
+	"user-created":     "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
+	"user-saved":       "The user was saved.",
+	"token-revoked":    "The token was revoked; requests using it are refused from now on.",
+}
+
+// newView fills the layout's parts for the caller of r.
+func (s *Server) newView(r *http.Request, title, section string, data any) view {
+	v := view{Title: title, Section: section, Version: s.opts.Version, Data: data, Notice: notices[r.URL.Query().Get("notice")]}
+	if p, ok := s.signedIn(r); ok {
+		v.Me, v.CSRF = &p, p.CSRF
+		if !p.MustChangePassword {
+			for _, n := range navigation {
+				if p.Role.Allows(n.role) {
+					v.Nav = append(v.Nav, n.link)
+				}
+			}
+		}
+	}
+	return v
+}
+
+// signedIn returns the caller of a UI page. Routes behind guard carry the
+// actor in the context; pages rendered outside it (the not-found fallback)
+// look at the session cookie themselves, so a signed-in user keeps the
+// navigation on a 404.
+func (s *Server) signedIn(r *http.Request) (auth.Principal, bool) {
+	a := auth.ActorFrom(r.Context())
+	switch {
+	case a.Kind == auth.ActorUser || a.Kind == auth.ActorToken:
+		return a.Principal, true
+	case a.Kind == auth.ActorSystem && a.Via == auth.ViaSystem:
+		// No actor in the context: ActorFrom fell back to the system.
+		if p, _, err := s.principal(r); err == nil {
+			return p, true
+		}
+	}
+	return auth.Principal{}, false
+}
+
+// roleHelp says in a few words what a role may do, beside every role choice,
+// so an admin picks the least that is enough.
+func roleHelp(r auth.Role) string {
+	switch r {
+	case auth.RoleAdmin:
+		return "everything, including users, tokens and the audit log"
+	case auth.RoleOperator:
+		return "runs operations: changes monitors, incidents, assets and changes"
+	case auth.RoleViewer:
+		return "sees everything operational, changes nothing; may make API tokens"
+	case auth.RoleRequester:
+		return "opens and follows their own requests"
+	}
+	return ""
+}
+
+// initial is the letter in a user's avatar.
+func initial(name string) string {
+	for _, r := range name {
+		return strings.ToUpper(string(r))
+	}
+	return "?"
+}
