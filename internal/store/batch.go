@@ -26,7 +26,8 @@ type Batcher[T any] struct {
 	maxItems int
 	maxDelay time.Duration
 	in       chan batchReq[T]
-	closed   chan struct{}
+	closed   chan struct{} // closed when Run stops taking new items
+	finished chan struct{} // closed when Run has written everything it took
 	once     sync.Once
 }
 
@@ -55,12 +56,17 @@ func NewBatcher[T any](db *DB, opts BatchOptions, flush func(ctx context.Context
 	}
 	return &Batcher[T]{
 		db: db, flush: flush, maxItems: opts.MaxItems, maxDelay: opts.MaxDelay,
-		in: make(chan batchReq[T], opts.MaxItems*2), closed: make(chan struct{}),
+		in: make(chan batchReq[T], opts.MaxItems*2), closed: make(chan struct{}), finished: make(chan struct{}),
 	}
 }
 
 // Add queues item and waits until it is committed or failed.
 func (b *Batcher[T]) Add(ctx context.Context, item T) error {
+	select {
+	case <-b.closed:
+		return ErrBatcherClosed
+	default:
+	}
 	req := batchReq[T]{item: item, done: make(chan error, 1)}
 	select {
 	case b.in <- req:
@@ -72,6 +78,15 @@ func (b *Batcher[T]) Add(ctx context.Context, item T) error {
 	select {
 	case err := <-req.done:
 		return err
+	case <-b.finished:
+		// Run wrote everything it took. An item that slipped into the queue
+		// after the final drain was never written: report that, never hang.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrBatcherClosed
+		}
 	case <-ctx.Done():
 		// The item may still be written; the caller only stops waiting.
 		return ctx.Err()
@@ -81,6 +96,7 @@ func (b *Batcher[T]) Add(ctx context.Context, item T) error {
 // Run writes batches until ctx ends, then writes what is already queued and
 // returns. Items added after Run returns get ErrBatcherClosed.
 func (b *Batcher[T]) Run(ctx context.Context) {
+	defer close(b.finished)
 	defer b.once.Do(func() { close(b.closed) })
 	batch := make([]batchReq[T], 0, b.maxItems)
 	timer := time.NewTimer(time.Hour)

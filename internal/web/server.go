@@ -4,7 +4,6 @@
 package web
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -75,6 +74,3 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Routes returns the route table, for tests that walk every route.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
-
-// ctxDone reports whether the request's context ended (client went away).
-func ctxDone(ctx context.Context) bool { return ctx.Err() != nil }
