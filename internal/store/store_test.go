@@ -117,7 +117,7 @@ func TestBatcherCommitsEveryItemOnce(t *testing.T) {
 			for i, it := range items {
 				rows[i] = []any{fmt.Sprint("k", it), it}
 			}
-			return store.InsertMany(ctx, tx, "batch_probe", []string{"k", "v"}, rows)
+			return db.InsertMany(ctx, tx, "batch_probe", []string{"k", "v"}, rows)
 		})
 		done := make(chan struct{})
 		go func() { b.Run(ctx); close(done) }()
@@ -159,7 +159,7 @@ func TestBatcherCommitsEveryItemOnce(t *testing.T) {
 
 func TestInsertManyRejectsRaggedRows(t *testing.T) {
 	db := storetest.SQLite(t)
-	err := store.InsertMany(context.Background(), db.W, "users", []string{"a", "b"}, [][]any{{1}})
+	err := db.InsertMany(context.Background(), db.W, "users", []string{"a", "b"}, [][]any{{1}})
 	if err == nil {
 		t.Fatal("want error for short row")
 	}
