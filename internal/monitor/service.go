@@ -1,0 +1,365 @@
+package monitor
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/monitor/probe"
+	"github.com/opsdeck/opsdeck/internal/store"
+)
+
+// Change is a monitor's state change, handed to the incident pipeline.
+type Change struct {
+	Monitor Monitor
+	From    State
+	To      State
+	At      time.Time
+	Message string
+}
+
+// Options configures the Service. Zero values take the defaults noted.
+type Options struct {
+	Checks CheckFactory
+	// Concurrency bounds checks running at once (default 256): checks are
+	// network waits, not CPU, so many fit on two cores.
+	Concurrency int
+	// RawRetention keeps individual results (default 7 days);
+	// MinuteRetention and HourRetention keep rollups (30 and 400 days).
+	RawRetention, MinuteRetention, HourRetention time.Duration
+	// OnChange is called after a state change is committed.
+	OnChange func(ctx context.Context, c Change)
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Service runs monitors and answers questions about them.
+type Service struct {
+	db      *store.DB
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	sched   *scheduler
+	results *store.Batcher[resultRow]
+	stats   *runStats
+	started chan struct{}
+	once    sync.Once
+}
+
+// NewService returns a Service; call Run to start checking.
+func NewService(db *store.DB, opts Options) *Service {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 256
+	}
+	if opts.RawRetention <= 0 {
+		opts.RawRetention = 7 * 24 * time.Hour
+	}
+	if opts.MinuteRetention <= 0 {
+		opts.MinuteRetention = 30 * 24 * time.Hour
+	}
+	if opts.HourRetention <= 0 {
+		opts.HourRetention = 400 * 24 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{db: db, opts: opts, log: opts.Logger, now: opts.Now, stats: newRunStats(), started: make(chan struct{})}
+	s.sched = newScheduler(opts.Concurrency, opts.Now, s.runCheck, func(rt *runtime) { s.stats.skipped.Add(1) })
+	s.results = store.NewBatcher(db, store.BatchOptions{MaxItems: 1000}, s.writeResults)
+	return s
+}
+
+// Run loads every monitor, checks them on schedule, writes results and
+// rollups, and returns when ctx ends and running checks have finished.
+func (s *Service) Run(ctx context.Context) error {
+	all, err := s.loadAll(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range all {
+		check, err := s.opts.Checks(w.Type, w.Settings)
+		if err != nil {
+			// A definition that no longer validates (a plugin path removed, a
+			// type retired) must not stop the others: it reports unknown.
+			s.log.Warn("monitor does not validate; not scheduled", "monitor", w.Name, "err", err)
+			continue
+		}
+		s.sched.upsert(w.Monitor, check, verdict{state: w.Status.State, since: w.Status.Since, failStreak: w.Status.FailStreak, okStreak: w.Status.OKStreak})
+	}
+	s.log.Info("monitors scheduled", "count", len(all))
+	s.once.Do(func() { close(s.started) })
+
+	var wg sync.WaitGroup
+	batchCtx, stopBatch := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Go(func() { s.results.Run(batchCtx) })
+	wg.Go(func() { s.maintain(ctx) })
+	s.sched.loop(ctx) // returns after in-flight checks finished
+	stopBatch()
+	wg.Wait()
+	return nil
+}
+
+// runCheck runs one check and records its result.
+func (s *Service) runCheck(ctx context.Context, rt *runtime, due time.Time) {
+	start := s.now()
+	s.stats.startDelay.Observe(start.Sub(due).Seconds())
+	rt.mu.Lock()
+	m, check := rt.mon, rt.check
+	rt.mu.Unlock()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Timeout)
+	res := safeProbe(cctx, check)
+	cancel()
+	s.record(ctx, rt, res)
+}
+
+// safeProbe turns a panicking prober into an unknown result: one bad check
+// type must not take the scheduler down.
+func safeProbe(ctx context.Context, c probe.Check) (r probe.Result) {
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			r = probe.Result{Status: probe.StatusUnknown, Latency: time.Since(start), Message: fmt.Sprintf("check failed internally: %v", v)}
+		}
+	}()
+	return c.Probe(ctx)
+}
+
+// resultRow is one check result on its way to the database, with the status
+// row it updates and the event it may cause.
+type resultRow struct {
+	monitorID int64
+	at        time.Time
+	res       probe.Result
+	v         verdict
+	change    *Change
+}
+
+func (s *Service) record(ctx context.Context, rt *runtime, res probe.Result) {
+	at := s.now().UTC()
+	res.Message = clip(res.Message, 500)
+	rt.mu.Lock()
+	if rt.removed {
+		rt.mu.Unlock()
+		return
+	}
+	from, changed := rt.v.apply(res.Status, at, rt.mon.FailureThreshold, rt.mon.SuccessThreshold)
+	rt.last, rt.lastAt = res, at
+	row := resultRow{monitorID: rt.mon.ID, at: at, res: res, v: rt.v}
+	if changed {
+		row.change = &Change{Monitor: rt.mon, From: from, To: rt.v.state, At: at, Message: res.Message}
+	}
+	rt.mu.Unlock()
+	s.stats.checks.WithLabelValues(string(res.Status)).Inc()
+	if err := s.results.Add(context.WithoutCancel(ctx), row); err != nil {
+		s.log.Error("write check result", "monitor_id", row.monitorID, "err", err)
+		return
+	}
+	if row.change != nil {
+		s.log.Info("monitor state changed", "monitor", row.change.Monitor.Name, "from", row.change.From, "to", row.change.To, "message", row.change.Message)
+		if s.opts.OnChange != nil {
+			s.opts.OnChange(ctx, *row.change)
+		}
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return strings.ToValidUTF8(s, "?")
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) && len(s) > 0 {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
+
+// writeResults stores a batch: results, status rows, state-change events.
+// Rows of monitors deleted while their check ran are dropped, so one
+// deletion cannot fail the whole batch on a foreign key.
+func (s *Service) writeResults(ctx context.Context, tx *sql.Tx, rows []resultRow) error {
+	ids := make([]any, 0, len(rows))
+	seen := map[int64]bool{}
+	for _, r := range rows {
+		if !seen[r.monitorID] {
+			seen[r.monitorID] = true
+			ids = append(ids, r.monitorID)
+		}
+	}
+	ph := make([]string, len(ids))
+	for i := range ids {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	exist := map[int64]bool{}
+	q, err := tx.QueryContext(ctx, `SELECT id FROM monitors WHERE id IN (`+strings.Join(ph, ",")+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("monitor: write results: %w", err)
+	}
+	for q.Next() {
+		var id int64
+		if err := q.Scan(&id); err != nil {
+			q.Close()
+			return fmt.Errorf("monitor: write results: %w", err)
+		}
+		exist[id] = true
+	}
+	q.Close()
+	vals := make([][]any, 0, len(rows))
+	latest := map[int64]resultRow{}
+	for _, r := range rows {
+		if !exist[r.monitorID] {
+			continue
+		}
+		vals = append(vals, []any{r.monitorID, r.at, string(r.res.Status), r.res.Latency.Microseconds(), r.res.Message})
+		latest[r.monitorID] = r
+		if c := r.change; c != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_events (monitor_id, at, from_state, to_state, message) VALUES ($1, $2, $3, $4, $5)`,
+				r.monitorID, c.At, string(c.From), string(c.To), c.Message); err != nil {
+				return fmt.Errorf("monitor: write event: %w", err)
+			}
+		}
+	}
+	if err := s.db.InsertMany(ctx, tx, "check_results", []string{"monitor_id", "at", "status", "latency_us", "message"}, vals); err != nil {
+		return err
+	}
+	for id, r := range latest {
+		if _, err := tx.ExecContext(ctx, `UPDATE monitor_status SET state = $1, state_since = $2, last_check_at = $3, last_status = $4,
+			last_latency_us = $5, last_message = $6, fail_streak = $7, ok_streak = $8 WHERE monitor_id = $9`,
+			string(r.v.state), r.v.since.UTC(), r.at, string(r.res.Status), r.res.Latency.Microseconds(), r.res.Message,
+			r.v.failStreak, r.v.okStreak, id); err != nil {
+			return fmt.Errorf("monitor: write status: %w", err)
+		}
+	}
+	return nil
+}
+
+// Create validates a definition, stores the monitor and schedules it.
+func (s *Service) Create(ctx context.Context, def Definition) (WithStatus, error) {
+	m, check, err := Parse(def, s.opts.Checks)
+	if err != nil {
+		return WithStatus{}, err
+	}
+	m, err = s.insert(ctx, m)
+	if err != nil {
+		return WithStatus{}, err
+	}
+	s.sched.upsert(m, check, verdict{state: initialState(m), since: m.CreatedAt})
+	return s.Get(ctx, m.ID)
+}
+
+func initialState(m Monitor) State {
+	if m.Paused {
+		return StatePaused
+	}
+	return StateUnknown
+}
+
+// Update replaces a monitor's definition; its history and verdict stay.
+func (s *Service) Update(ctx context.Context, id int64, def Definition) (WithStatus, error) {
+	old, err := s.Get(ctx, id)
+	if err != nil {
+		return WithStatus{}, err
+	}
+	m, check, err := Parse(def, s.opts.Checks)
+	if err != nil {
+		return WithStatus{}, err
+	}
+	m.ID, m.CreatedAt, m.Source = id, old.CreatedAt, old.Source
+	if _, err := s.update(ctx, m); err != nil {
+		return WithStatus{}, err
+	}
+	if err := s.applyPause(ctx, id, m.Paused, old.Status.State); err != nil {
+		return WithStatus{}, err
+	}
+	v := verdict{state: old.Status.State, since: old.Status.Since, failStreak: old.Status.FailStreak, okStreak: old.Status.OKStreak}
+	if rt := s.sched.get(id); rt != nil {
+		rt.mu.Lock()
+		v = rt.v
+		rt.mu.Unlock()
+	}
+	s.sched.upsert(m, check, v)
+	return s.Get(ctx, id)
+}
+
+// SetPaused pauses or resumes a monitor.
+func (s *Service) SetPaused(ctx context.Context, id int64, paused bool) (WithStatus, error) {
+	w, err := s.Get(ctx, id)
+	if err != nil {
+		return WithStatus{}, err
+	}
+	def := w.Definition()
+	def["paused"] = []byte(fmt.Sprint(paused))
+	return s.Update(ctx, id, def)
+}
+
+// applyPause moves the stored state in or out of paused. A resumed monitor
+// starts from unknown: what it was before the pause is stale.
+func (s *Service) applyPause(ctx context.Context, id int64, paused bool, cur State) error {
+	var to State
+	switch {
+	case paused && cur != StatePaused:
+		to = StatePaused
+	case !paused && cur == StatePaused:
+		to = StateUnknown
+	default:
+		return nil
+	}
+	now := s.now().UTC()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE monitor_status SET state = $1, state_since = $2, fail_streak = 0, ok_streak = 0 WHERE monitor_id = $3`, string(to), now, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_events (monitor_id, at, from_state, to_state, message) VALUES ($1, $2, $3, $4, $5)`,
+			id, now, string(cur), string(to), "by "+auth.ActorFrom(ctx).Name); err != nil {
+			return err
+		}
+		action := "monitor.resume"
+		if paused {
+			action = "monitor.pause"
+		}
+		return auth.Audit(ctx, tx, action, "monitor", fmt.Sprint(id), "")
+	})
+	if err != nil {
+		return fmt.Errorf("monitor: pause: %w", err)
+	}
+	if rt := s.sched.get(id); rt != nil {
+		rt.mu.Lock()
+		rt.v = verdict{state: to, since: now}
+		rt.mu.Unlock()
+	}
+	return nil
+}
+
+// Delete removes a monitor and its history.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	if err := s.remove(ctx, id); err != nil {
+		return err
+	}
+	s.sched.remove(id)
+	return nil
+}
+
+// TestNow runs an unsaved definition's check once and returns the result, so
+// a user can try a monitor before saving it.
+func (s *Service) TestNow(ctx context.Context, def Definition) (Monitor, probe.Result, error) {
+	m, check, err := Parse(def, s.opts.Checks)
+	if err != nil {
+		return m, probe.Result{}, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, m.Timeout)
+	defer cancel()
+	res := safeProbe(cctx, check)
+	res.Message = clip(res.Message, 500)
+	return m, res, nil
+}
+
+// Started is closed once Run has scheduled the stored monitors.
+func (s *Service) Started() <-chan struct{} { return s.started }
