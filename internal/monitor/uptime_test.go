@@ -27,7 +27,7 @@ func TestRollupsAndUptime(t *testing.T) {
 		start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 		var rows [][]any
 		var total, down, degraded int64
-		for i := 0; start.Add(time.Duration(i)*10*time.Second).Before(now); i++ {
+		for i := 0; start.Add(time.Duration(i) * 10 * time.Second).Before(now); i++ {
 			st := "up"
 			switch i % 10 {
 			case 0:
