@@ -139,9 +139,13 @@ func Parse(def Definition, checks CheckFactory) (Monitor, probe.Check, error) {
 	if err != nil {
 		return m, nil, fmt.Errorf("monitor: settings: %w", err)
 	}
-	check, err := checks(m.Type, raw)
+	check, err := buildCheck(checks, m.Type, raw)
 	if err != nil {
 		return m, nil, err
+	}
+	if _, given := def["failure_threshold"]; !given && m.Type == TypeHeartbeat {
+		// A missed heartbeat is already a failure over a whole period.
+		m.FailureThreshold = 1
 	}
 	m.Settings = raw
 	return m, check, nil
@@ -237,4 +241,22 @@ func (m Monitor) Definition() Definition {
 	put("success_threshold", m.SuccessThreshold)
 	put("paused", m.Paused)
 	return def
+}
+
+// TypeHeartbeat is the push check type, handled by this package itself
+// because its verdict comes from pings, not from a probe.
+const TypeHeartbeat = "heartbeat"
+
+func buildCheck(checks CheckFactory, typ string, raw json.RawMessage) (probe.Check, error) {
+	if typ == TypeHeartbeat {
+		return wrapHeartbeat(NewHeartbeat(raw))
+	}
+	return checks(typ, raw)
+}
+
+func wrapHeartbeat(h *Heartbeat, err error) (probe.Check, error) {
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }

@@ -48,6 +48,7 @@ type Service struct {
 	sched   *scheduler
 	results *store.Batcher[resultRow]
 	stats   *runStats
+	beats   *beatBook
 	started chan struct{}
 	once    sync.Once
 }
@@ -72,7 +73,7 @@ func NewService(db *store.DB, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{db: db, opts: opts, log: opts.Logger, now: opts.Now, stats: newRunStats(), started: make(chan struct{})}
+	s := &Service{db: db, opts: opts, log: opts.Logger, now: opts.Now, stats: newRunStats(), beats: newBeatBook(), started: make(chan struct{})}
 	s.sched = newScheduler(opts.Concurrency, opts.Now, s.runCheck, func(rt *runtime) { s.stats.skipped.Add(1) })
 	s.results = store.NewBatcher(db, store.BatchOptions{MaxItems: 1000}, s.writeResults)
 	return s
@@ -86,7 +87,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	for _, w := range all {
-		check, err := s.opts.Checks(w.Type, w.Settings)
+		check, err := buildCheck(s.opts.Checks, w.Type, w.Settings)
 		if err != nil {
 			// A definition that no longer validates (a plugin path removed, a
 			// type retired) must not stop the others: it reports unknown.
@@ -94,6 +95,9 @@ func (s *Service) Run(ctx context.Context) error {
 			continue
 		}
 		s.sched.upsert(w.Monitor, check, verdict{state: w.Status.State, since: w.Status.Since, failStreak: w.Status.FailStreak, okStreak: w.Status.OKStreak})
+	}
+	if err := s.loadBeats(ctx); err != nil {
+		return err
 	}
 	s.log.Info("monitors scheduled", "count", len(all))
 	s.once.Do(func() { close(s.started) })
@@ -115,9 +119,14 @@ func (s *Service) runCheck(ctx context.Context, rt *runtime, due time.Time) {
 	rt.mu.Lock()
 	m, check := rt.mon, rt.check
 	rt.mu.Unlock()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Timeout)
-	res := safeProbe(cctx, check)
-	cancel()
+	var res probe.Result
+	if hb, ok := check.(*Heartbeat); ok {
+		res = s.evaluateBeat(m, hb)
+	} else {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Timeout)
+		res = safeProbe(cctx, check)
+		cancel()
+	}
 	s.record(ctx, rt, res)
 }
 

@@ -105,6 +105,9 @@ func (s *Service) insert(ctx context.Context, m Monitor) (Monitor, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_status (monitor_id, state, state_since) VALUES ($1, $2, $3)`, m.ID, string(state), now); err != nil {
 			return fmt.Errorf("monitor: create status: %w", err)
 		}
+		if err := ensurePingKey(ctx, tx, m); err != nil {
+			return err
+		}
 		return auth.Audit(ctx, tx, "monitor.create", "monitor", fmt.Sprint(m.ID), fmt.Sprintf("name=%s type=%s", m.Name, m.Type))
 	})
 	return m, err
@@ -125,6 +128,9 @@ func (s *Service) update(ctx context.Context, m Monitor) (Monitor, error) {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("monitor %d: %w", m.ID, store.ErrNotFound)
+		}
+		if err := ensurePingKey(ctx, tx, m); err != nil {
+			return err
 		}
 		return auth.Audit(ctx, tx, "monitor.update", "monitor", fmt.Sprint(m.ID), "name="+m.Name)
 	})
