@@ -21,6 +21,8 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/monitor"
+	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
 )
@@ -117,9 +119,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		proxies = append(proxies, pfx)
 	}
+	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log})
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL})
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
+		Monitors: mons, Collectors: mons.Collectors()})
 	if err != nil {
 		return err
 	}
@@ -171,6 +176,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { as.Run(workCtx) })
+	wg.Go(func() {
+		if err := mons.Run(workCtx); err != nil {
+			log.Error("monitoring stopped", "err", err)
+		}
+	})
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()

@@ -49,6 +49,7 @@ type Service struct {
 	results *store.Batcher[resultRow]
 	stats   *runStats
 	beats   *beatBook
+	windows *windowBook
 	started chan struct{}
 	once    sync.Once
 }
@@ -73,7 +74,7 @@ func NewService(db *store.DB, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{db: db, opts: opts, log: opts.Logger, now: opts.Now, stats: newRunStats(), beats: newBeatBook(), started: make(chan struct{})}
+	s := &Service{db: db, opts: opts, log: opts.Logger, now: opts.Now, stats: newRunStats(), beats: newBeatBook(), windows: &windowBook{}, started: make(chan struct{})}
 	s.sched = newScheduler(opts.Concurrency, opts.Now, s.runCheck, func(rt *runtime) { s.stats.skipped.Add(1) })
 	s.results = store.NewBatcher(db, store.BatchOptions{MaxItems: 1000}, s.writeResults)
 	return s
@@ -94,9 +95,12 @@ func (s *Service) Run(ctx context.Context) error {
 			s.log.Warn("monitor does not validate; not scheduled", "monitor", w.Name, "err", err)
 			continue
 		}
-		s.sched.upsert(w.Monitor, check, verdict{state: w.Status.State, since: w.Status.Since, failStreak: w.Status.FailStreak, okStreak: w.Status.OKStreak})
+		s.sched.upsert(w.Monitor, check, restored(w.Status))
 	}
 	if err := s.loadBeats(ctx); err != nil {
+		return err
+	}
+	if err := s.reloadWindows(ctx); err != nil {
 		return err
 	}
 	s.log.Info("monitors scheduled", "count", len(all))
@@ -160,11 +164,20 @@ func (s *Service) record(ctx context.Context, rt *runtime, res probe.Result) {
 		rt.mu.Unlock()
 		return
 	}
-	from, changed := rt.v.apply(res.Status, at, rt.mon.FailureThreshold, rt.mon.SuccessThreshold)
+	rt.v.apply(res.Status, at, rt.mon.FailureThreshold, rt.mon.SuccessThreshold)
+	shown, msg := rt.v.state, res.Message
+	if w := s.windows.active(rt.mon, at); w != nil {
+		// Checks go on and the verdict is kept, but nobody is paged.
+		shown, msg = StateMaintenance, "maintenance window "+w.Name+" ("+string(rt.v.state)+")"
+	}
+	from := rt.v.shown
+	if shown != from {
+		rt.v.shown, rt.v.shownSince = shown, at
+	}
 	rt.last, rt.lastAt = res, at
 	row := resultRow{monitorID: rt.mon.ID, at: at, res: res, v: rt.v}
-	if changed {
-		row.change = &Change{Monitor: rt.mon, From: from, To: rt.v.state, At: at, Message: res.Message}
+	if shown != from {
+		row.change = &Change{Monitor: rt.mon, From: from, To: shown, At: at, Message: msg}
 	}
 	rt.mu.Unlock()
 	s.stats.checks.WithLabelValues(string(res.Status)).Inc()
@@ -241,9 +254,9 @@ func (s *Service) writeResults(ctx context.Context, tx *sql.Tx, rows []resultRow
 	}
 	for id, r := range latest {
 		if _, err := tx.ExecContext(ctx, `UPDATE monitor_status SET state = $1, state_since = $2, last_check_at = $3, last_status = $4,
-			last_latency_us = $5, last_message = $6, fail_streak = $7, ok_streak = $8 WHERE monitor_id = $9`,
-			string(r.v.state), r.v.since.UTC(), r.at, string(r.res.Status), r.res.Latency.Microseconds(), r.res.Message,
-			r.v.failStreak, r.v.okStreak, id); err != nil {
+			last_latency_us = $5, last_message = $6, fail_streak = $7, ok_streak = $8, verdict = $9 WHERE monitor_id = $10`,
+			string(r.v.shown), r.v.shownSince.UTC(), r.at, string(r.res.Status), r.res.Latency.Microseconds(), r.res.Message,
+			r.v.failStreak, r.v.okStreak, string(r.v.state), id); err != nil {
 			return fmt.Errorf("monitor: write status: %w", err)
 		}
 	}
@@ -260,7 +273,7 @@ func (s *Service) Create(ctx context.Context, def Definition) (WithStatus, error
 	if err != nil {
 		return WithStatus{}, err
 	}
-	s.sched.upsert(m, check, verdict{state: initialState(m), since: m.CreatedAt})
+	s.sched.upsert(m, check, fresh(initialState(m), m.CreatedAt))
 	return s.Get(ctx, m.ID)
 }
 
@@ -288,7 +301,7 @@ func (s *Service) Update(ctx context.Context, id int64, def Definition) (WithSta
 	if err := s.applyPause(ctx, id, m.Paused, old.Status.State); err != nil {
 		return WithStatus{}, err
 	}
-	v := verdict{state: old.Status.State, since: old.Status.Since, failStreak: old.Status.FailStreak, okStreak: old.Status.OKStreak}
+	v := restored(old.Status)
 	if rt := s.sched.get(id); rt != nil {
 		rt.mu.Lock()
 		v = rt.v
@@ -341,7 +354,7 @@ func (s *Service) applyPause(ctx context.Context, id int64, paused bool, cur Sta
 	}
 	if rt := s.sched.get(id); rt != nil {
 		rt.mu.Lock()
-		rt.v = verdict{state: to, since: now}
+		rt.v = fresh(to, now)
 		rt.mu.Unlock()
 	}
 	return nil

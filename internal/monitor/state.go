@@ -12,6 +12,27 @@ type verdict struct {
 	since      time.Time
 	failStreak int
 	okStreak   int
+	// shown is what the monitor shows: the verdict, or maintenance while a
+	// window covers it. State-change events are changes of shown.
+	shown      State
+	shownSince time.Time
+}
+
+// restored rebuilds a verdict from a stored status row.
+func restored(st Status) verdict {
+	v := verdict{state: st.Verdict, since: st.Since, failStreak: st.FailStreak, okStreak: st.OKStreak, shown: st.State, shownSince: st.Since}
+	if v.state == "" || v.state == StateMaintenance {
+		v.state = st.State
+	}
+	if v.state == StateMaintenance {
+		v.state = StateUnknown
+	}
+	return v
+}
+
+// fresh is the verdict of a new, resumed or reset monitor.
+func fresh(s State, at time.Time) verdict {
+	return verdict{state: s, since: at, shown: s, shownSince: at}
 }
 
 // apply folds one check result into the verdict and reports whether the state

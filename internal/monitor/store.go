@@ -24,6 +24,9 @@ type Status struct {
 	LastMessage   string     `json:"last_message,omitempty"`
 	FailStreak    int        `json:"fail_streak"`
 	OKStreak      int        `json:"ok_streak"`
+	// Verdict is what the checks say, which differs from State during
+	// maintenance.
+	Verdict State `json:"verdict,omitempty"`
 }
 
 // WithStatus is a monitor and its current status, as lists show them.
@@ -34,18 +37,18 @@ type WithStatus struct {
 
 const monitorCols = `m.id, m.name, m.type, m.settings, m.description, m.tags, m.interval_ms, m.timeout_ms,
 	m.failure_threshold, m.success_threshold, m.paused, m.source, m.created_at, m.updated_at,
-	s.state, s.state_since, s.last_check_at, s.last_status, s.last_latency_us, s.last_message, s.fail_streak, s.ok_streak`
+	s.state, s.state_since, s.last_check_at, s.last_status, s.last_latency_us, s.last_message, s.fail_streak, s.ok_streak, s.verdict`
 
 const monitorFrom = ` FROM monitors m JOIN monitor_status s ON s.monitor_id = m.id`
 
 func scanMonitor(row interface{ Scan(...any) error }) (WithStatus, error) {
 	var w WithStatus
-	var settings, tags, state string
+	var settings, tags, state, verdict string
 	var iv, to, lat int64
 	var last sql.NullTime
 	err := row.Scan(&w.ID, &w.Name, &w.Type, &settings, &w.Description, &tags, &iv, &to,
 		&w.FailureThreshold, &w.SuccessThreshold, &w.Paused, &w.Source, &w.CreatedAt, &w.UpdatedAt,
-		&state, &w.Status.Since, &last, &w.Status.LastResult, &lat, &w.Status.LastMessage, &w.Status.FailStreak, &w.Status.OKStreak)
+		&state, &w.Status.Since, &last, &w.Status.LastResult, &lat, &w.Status.LastMessage, &w.Status.FailStreak, &w.Status.OKStreak, &verdict)
 	if err != nil {
 		return w, store.MapError(err)
 	}
@@ -53,7 +56,7 @@ func scanMonitor(row interface{ Scan(...any) error }) (WithStatus, error) {
 	w.Tags = splitTags(tags)
 	w.Interval, w.Timeout = time.Duration(iv)*time.Millisecond, time.Duration(to)*time.Millisecond
 	w.CreatedAt, w.UpdatedAt, w.Status.Since = w.CreatedAt.UTC(), w.UpdatedAt.UTC(), w.Status.Since.UTC()
-	w.Status.State = State(state)
+	w.Status.State, w.Status.Verdict = State(state), State(verdict)
 	w.Status.LastLatencyMS = float64(lat) / 1000
 	if last.Valid {
 		t := last.Time.UTC()

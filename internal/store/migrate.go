@@ -38,7 +38,10 @@ func (db *DB) provider() (*goose.Provider, error) {
 			exclude = append(exclude, e.Name())
 		}
 	}
-	p, err := goose.NewProvider(dialect, db.W, fsys, goose.WithExcludeNames(exclude))
+	// Out-of-order versions are applied rather than refused: domains add
+	// migrations in parallel, and one landing after a higher number must
+	// still run on databases that already have the higher one.
+	p, err := goose.NewProvider(dialect, db.W, fsys, goose.WithExcludeNames(exclude), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}

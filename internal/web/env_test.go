@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/monitor"
+	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
 )
@@ -20,6 +22,7 @@ type testEnv struct {
 	t      testing.TB
 	db     *store.DB
 	auth   *auth.Service
+	mons   *monitor.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -38,13 +41,18 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	as := auth.NewService(db, auth.Options{Logger: log, TokenCacheTTL: 0})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test"})
+	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log})
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = mons.Run(runCtx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

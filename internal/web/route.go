@@ -39,6 +39,10 @@ func (s *Server) routeTable() []Route {
 	var rs []Route
 	rs = append(rs, s.openRoutes()...)
 	rs = append(rs, s.apiRoutes()...)
+	rs = append(rs, s.monitorRoutes()...)
+	rs = append(rs, s.maintenanceRoutes()...)
+	rs = append(rs, s.pingRoutes()...)
+	rs = append(rs, s.statusPageRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }

@@ -43,8 +43,10 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		})
 	}
 	// The open routes are exactly the ones the security model allows:
-	// health, login and static assets. Anything new here needs a reason.
-	allowed := []string{"GET /healthz", "GET /readyz", "GET /login", "POST /login", "GET /static/"}
+	// health, login, static assets, heartbeat pings (guarded by their
+	// secret key) and public status pages (each refuses a page that is not
+	// public). Anything new here needs a reason.
+	allowed := []string{"GET /healthz", "GET /readyz", "GET /login", "POST /login", "GET /static/", "GET /ping/", "POST /ping/", "GET /status/"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

@@ -9,7 +9,10 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -29,6 +32,11 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// BaseURL is the external address used in links; may be empty.
 	BaseURL string
+	// Monitors is the monitoring service; nil leaves its routes out (tests
+	// of other areas).
+	Monitors *monitor.Service
+	// Collectors are extra Prometheus collectors for /metrics.
+	Collectors []prometheus.Collector
 }
 
 // Server holds the HTTP handlers and what they need.
@@ -54,6 +62,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{db: opts.DB, auth: opts.Auth, log: opts.Logger, opts: opts, started: time.Now()}
 	s.metrics = newHTTPMetrics(opts.DB)
+	s.metrics.reg.MustRegister(opts.Collectors...)
 	t, err := parseTemplates()
 	if err != nil {
 		return nil, err
