@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/opsdeck/opsdeck/internal/app"
 )
@@ -16,12 +19,17 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	sf.settings["base_url"] = fs.String("base-url", "", "external `URL` of this server, used in links and to mark cookies Secure behind HTTPS proxies")
 	sf.settings["log.level"] = fs.String("log-level", "", "log `level`: debug, info, warn, error (default info)")
 	sf.settings["log.format"] = fs.String("log-format", "", "log `format`: text or json (default text)")
+	sf.settings["monitors_path"] = fs.String("monitors-path", "", "YAML `file or folder` declaring monitors as code; applied on start and on SIGHUP")
 	cfg, err := sf.parse(c, args)
 	if err != nil {
 		return err
 	}
 	log := app.NewLogger(cfg.Log, c.stderr)
+	reload := make(chan os.Signal, 1)
+	signal.Notify(reload, syscall.SIGHUP)
+	defer signal.Stop(reload)
 	return app.Run(ctx, cfg, app.Options{
+		Reload:        reload,
 		Version:       buildVersion(),
 		AdminPassword: c.env.get("OPSDECK_ADMIN_PASSWORD"),
 		Console:       c.stdout,

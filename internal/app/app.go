@@ -40,6 +40,8 @@ type Options struct {
 	// Ready, if set, receives the listening address once the server accepts
 	// connections (useful with addr 127.0.0.1:0).
 	Ready chan<- string
+	// Reload, if set, delivers SIGHUP: the monitors file is applied again.
+	Reload <-chan os.Signal
 }
 
 // NewLogger builds the process logger from the log settings.
@@ -120,6 +122,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		proxies = append(proxies, pfx)
 	}
 	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log})
+	if cfg.MonitorsPath != "" {
+		// A broken monitors file stops the start: running with half the
+		// declared monitors would look healthy while watching less.
+		if _, err := mons.ReconcileFiles(ctx, cfg.MonitorsPath); err != nil {
+			return fmt.Errorf("app: monitors file: %w", err)
+		}
+	}
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
@@ -189,11 +198,25 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
-	case err := <-serveErr:
-		runErr = fmt.Errorf("app: serve: %w", err)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
+			break wait
+		case err := <-serveErr:
+			runErr = fmt.Errorf("app: serve: %w", err)
+			break wait
+		case <-opts.Reload:
+			if cfg.MonitorsPath == "" {
+				log.Info("reload: no monitors_path configured; nothing to apply")
+				continue
+			}
+			// On reload a broken file keeps the monitors as they are.
+			if _, err := mons.ReconcileFiles(ctx, cfg.MonitorsPath); err != nil {
+				log.Error("reload: monitors file not applied", "err", err)
+			}
+		}
 	}
 	shCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,5 +172,69 @@ func TestRunRefusesABusyAddress(t *testing.T) {
 	err := Run(context.Background(), cfg2, Options{Console: io.Discard, Logger: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("Run on a busy address: %v", err)
+	}
+}
+
+// TestMonitorsFileOnStartAndReload: the monitors file is applied on start,
+// a broken one stops the start, and a reload applies a changed one.
+func TestMonitorsFileOnStartAndReload(t *testing.T) {
+	cfg := testConfig(t)
+	file := filepath.Join(t.TempDir(), "monitors.yaml")
+	cfg.MonitorsPath = file
+	if err := os.WriteFile(file, []byte("monitors:\n  - name: site\n    type: http\n    url: http://127.0.0.1:1/\n    interval: 1h\n  - name: broken\n    type: http\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Run(context.Background(), cfg, Options{Console: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "monitors.yaml:6") || !strings.Contains(err.Error(), "url") {
+		t.Fatalf("start with a broken monitors file: %v", err)
+	}
+	if err := os.WriteFile(file, []byte("monitors:\n  - name: site\n    type: http\n    url: http://127.0.0.1:1/\n    interval: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg, Options{Console: io.Discard, Logger: slog.New(slog.DiscardHandler), Ready: ready, Reload: reload, AdminPassword: "a fine admin password"})
+	}()
+	<-ready
+	names := func() string {
+		db, err := OpenStore(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.R.Query(`SELECT name FROM monitors WHERE source = 'file' ORDER BY name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			out = append(out, n)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(); got != "site" {
+		t.Fatalf("after start: %q", got)
+	}
+	if err := os.WriteFile(file, []byte("monitors:\n  - name: api\n    type: tcp\n    host: 127.0.0.1\n    port: 1\n    interval: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- syscall.SIGHUP
+	deadline := time.Now().Add(20 * time.Second)
+	for names() != "api" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after reload: %q", names())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

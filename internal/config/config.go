@@ -41,6 +41,10 @@ type Config struct {
 	HTTP HTTPConfig
 	// Auth holds session and login-throttling settings.
 	Auth AuthConfig
+	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
+	// declaring monitors as code; they are reconciled into the database on
+	// start and on SIGHUP. "" means none.
+	MonitorsPath string
 	// Source records where the file came from ("" if none), for messages.
 	Source string
 }

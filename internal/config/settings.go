@@ -23,6 +23,7 @@ func settings() []setting {
 		{"data", func(c *Config) any { return &c.DataDir }},
 		{"db", func(c *Config) any { return &c.DB }},
 		{"base_url", func(c *Config) any { return &c.BaseURL }},
+		{"monitors_path", func(c *Config) any { return &c.MonitorsPath }},
 		{"log.level", func(c *Config) any { return &c.Log.Level }},
 		{"log.format", func(c *Config) any { return &c.Log.Format }},
 		{"tls.cert_file", func(c *Config) any { return &c.TLS.CertFile }},

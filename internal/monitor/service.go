@@ -265,10 +265,15 @@ func (s *Service) writeResults(ctx context.Context, tx *sql.Tx, rows []resultRow
 
 // Create validates a definition, stores the monitor and schedules it.
 func (s *Service) Create(ctx context.Context, def Definition) (WithStatus, error) {
+	return s.create(ctx, def, "api")
+}
+
+func (s *Service) create(ctx context.Context, def Definition, source string) (WithStatus, error) {
 	m, check, err := Parse(def, s.opts.Checks)
 	if err != nil {
 		return WithStatus{}, err
 	}
+	m.Source = source
 	m, err = s.insert(ctx, m)
 	if err != nil {
 		return WithStatus{}, err
@@ -285,7 +290,19 @@ func initialState(m Monitor) State {
 }
 
 // Update replaces a monitor's definition; its history and verdict stay.
+// Monitors declared in a file refuse with ErrManagedByFile.
 func (s *Service) Update(ctx context.Context, id int64, def Definition) (WithStatus, error) {
+	old, err := s.Get(ctx, id)
+	if err != nil {
+		return WithStatus{}, err
+	}
+	if old.Source == SourceFile {
+		return WithStatus{}, ErrManagedByFile
+	}
+	return s.modify(ctx, id, def, old.Source)
+}
+
+func (s *Service) modify(ctx context.Context, id int64, def Definition, source string) (WithStatus, error) {
 	old, err := s.Get(ctx, id)
 	if err != nil {
 		return WithStatus{}, err
@@ -294,7 +311,7 @@ func (s *Service) Update(ctx context.Context, id int64, def Definition) (WithSta
 	if err != nil {
 		return WithStatus{}, err
 	}
-	m.ID, m.CreatedAt, m.Source = id, old.CreatedAt, old.Source
+	m.ID, m.CreatedAt, m.Source = id, old.CreatedAt, source
 	if _, err := s.update(ctx, m); err != nil {
 		return WithStatus{}, err
 	}
@@ -360,8 +377,20 @@ func (s *Service) applyPause(ctx context.Context, id int64, paused bool, cur Sta
 	return nil
 }
 
-// Delete removes a monitor and its history.
+// Delete removes a monitor and its history. Monitors declared in a file
+// refuse with ErrManagedByFile.
 func (s *Service) Delete(ctx context.Context, id int64) error {
+	old, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if old.Source == SourceFile {
+		return ErrManagedByFile
+	}
+	return s.deleteMonitor(ctx, id)
+}
+
+func (s *Service) deleteMonitor(ctx context.Context, id int64) error {
 	if err := s.remove(ctx, id); err != nil {
 		return err
 	}

@@ -120,9 +120,9 @@ func (s *Service) update(ctx context.Context, m Monitor) (Monitor, error) {
 	m.UpdatedAt = s.now().UTC()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE monitors SET name = $1, type = $2, settings = $3, description = $4, tags = $5,
-			interval_ms = $6, timeout_ms = $7, failure_threshold = $8, success_threshold = $9, paused = $10, updated_at = $11 WHERE id = $12`,
+			interval_ms = $6, timeout_ms = $7, failure_threshold = $8, success_threshold = $9, paused = $10, updated_at = $11, source = $12 WHERE id = $13`,
 			m.Name, m.Type, string(m.Settings), m.Description, joinTags(m.Tags), m.Interval.Milliseconds(), m.Timeout.Milliseconds(),
-			m.FailureThreshold, m.SuccessThreshold, m.Paused, m.UpdatedAt, m.ID)
+			m.FailureThreshold, m.SuccessThreshold, m.Paused, m.UpdatedAt, m.Source, m.ID)
 		if err != nil {
 			if errors.Is(store.MapError(err), store.ErrConflict) {
 				return valid.Errorf("name", "a monitor named %q exists already", m.Name)

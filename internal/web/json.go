@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
@@ -56,6 +57,8 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "no such resource", "")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "a resource with these values already exists", "")
+	case errors.Is(err, monitor.ErrManagedByFile):
+		writeError(w, http.StatusConflict, "managed_by_file", "this monitor is declared in a monitors file; change it there and reload", "")
 	case errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, "last_admin", "this would leave no enabled admin", "")
 	case errors.Is(err, auth.ErrInvalidCredentials):
