@@ -22,3 +22,7 @@ bench:
 fuzz:
 	go test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./internal/config/
 	go test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./internal/web/
+	go test -run '^$$' -fuzz FuzzParseCron -fuzztime 30s ./internal/monitor/
+	go test -run '^$$' -fuzz FuzzLoadFiles -fuzztime 30s ./internal/monitor/
+	for f in FuzzParsePerfdata FuzzParseRange FuzzNewHTTP FuzzNewTCP FuzzNewTLS FuzzNewDNS FuzzNewPing FuzzNewNagios; do \
+		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done
