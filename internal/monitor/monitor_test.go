@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"math"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -52,7 +53,8 @@ func (c *scripted) Probe(ctx context.Context) probe.Result {
 	if len(c.next) > 0 {
 		st, c.next = c.next[0], c.next[1:]
 	}
-	return probe.Result{Status: st, Latency: 1500 * time.Microsecond, Message: "scripted " + string(st)}
+	return probe.Result{Status: st, Latency: 1500 * time.Microsecond, Message: "scripted " + string(st),
+		Metrics: []probe.Metric{{Name: "calls", Value: float64(c.calls.Load()), Unit: "c"}, {Name: "broken", Value: math.NaN()}}}
 }
 
 func (c *scripted) push(s ...probe.Status) {
@@ -262,6 +264,11 @@ func TestServiceRunsChecksAndTracksState(t *testing.T) {
 		res, err := s.Results(ctx, w.ID, time.Now().Add(time.Minute), 100)
 		if err != nil || len(res) < 5 {
 			t.Fatalf("results %d %v", len(res), err)
+		}
+		// Metrics are stored per check; NaN values are not.
+		series, err := s.Metrics(ctx, w.ID, "", time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+		if err != nil || len(series) != 1 || series[0].Name != "calls" || series[0].Unit != "c" || len(series[0].Points) < 5 {
+			t.Fatalf("metrics %+v %v", series, err)
 		}
 		// Pausing stops checks; the state says paused.
 		if _, err := s.SetPaused(ctx, w.ID, true); err != nil {

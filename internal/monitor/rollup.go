@@ -191,6 +191,7 @@ func (s *Service) applyRetention(ctx context.Context) error {
 		{`DELETE FROM check_results WHERE id IN (SELECT id FROM check_results WHERE at < $1 LIMIT 5000)`, now.Add(-s.opts.RawRetention)},
 		{`DELETE FROM monitor_events WHERE id IN (SELECT id FROM monitor_events WHERE at < $1 LIMIT 5000)`, now.Add(-s.opts.HourRetention)},
 		{`DELETE FROM heartbeat_pings WHERE id IN (SELECT id FROM heartbeat_pings WHERE at < $1 LIMIT 5000)`, now.Add(-s.opts.RawRetention)},
+		{`DELETE FROM check_metrics WHERE at < $1`, now.Add(-s.opts.RawRetention)},
 	} {
 		for {
 			res, err := s.db.W.ExecContext(ctx, d.q, d.cut)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -204,6 +205,10 @@ func clip(s string, n int) string {
 	return s + "…"
 }
 
+// maxMetricsPerResult bounds what one check can add to check_metrics, so a
+// plugin printing thousands of perfdata items cannot flood the table.
+const maxMetricsPerResult = 50
+
 // writeResults stores a batch: results, status rows, state-change events.
 // Rows of monitors deleted while their check ran are dropped, so one
 // deletion cannot fail the whole batch on a foreign key.
@@ -250,6 +255,21 @@ func (s *Service) writeResults(ctx context.Context, tx *sql.Tx, rows []resultRow
 		}
 	}
 	if err := s.db.InsertMany(ctx, tx, "check_results", []string{"monitor_id", "at", "status", "latency_us", "message"}, vals); err != nil {
+		return err
+	}
+	var mvals [][]any
+	for _, r := range rows {
+		if !exist[r.monitorID] {
+			continue
+		}
+		for i, m := range r.res.Metrics {
+			if i >= maxMetricsPerResult || math.IsNaN(m.Value) || math.IsInf(m.Value, 0) {
+				break
+			}
+			mvals = append(mvals, []any{r.monitorID, r.at, clip(m.Name, 200), m.Value, clip(m.Unit, 20)})
+		}
+	}
+	if err := s.db.InsertMany(ctx, tx, "check_metrics", []string{"monitor_id", "at", "name", "value", "unit"}, mvals); err != nil {
 		return err
 	}
 	for id, r := range latest {

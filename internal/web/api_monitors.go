@@ -36,6 +36,7 @@ func (s *Server) monitorRoutes() []Route {
 		api("GET", "/api/v1/monitors/{id}/events", auth.RoleViewer, s.apiMonitorEvents),
 		api("GET", "/api/v1/monitors/{id}/latency", auth.RoleViewer, s.apiMonitorLatency),
 		api("GET", "/api/v1/monitors/{id}/pings", auth.RoleViewer, s.apiMonitorPings),
+		api("GET", "/api/v1/monitors/{id}/metrics", auth.RoleViewer, s.apiMonitorMetrics),
 	}
 }
 
@@ -449,4 +450,30 @@ func (s *Server) apiMonitorPings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": ps})
+}
+
+// apiMonitorMetrics returns the numeric values checks reported (perfdata,
+// HTTP status, certificate days…), one series per name.
+func (s *Server) apiMonitorMetrics(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	from, to, err := rangeParams(r, 24*time.Hour)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if err := valid.Text("name", name, false, 200, false); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	series, err := s.opts.Monitors.Metrics(r.Context(), id, name, from, to)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "data": series})
 }

@@ -3,8 +3,10 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -192,5 +194,56 @@ func TestMaintenanceWindowsThroughAPI(t *testing.T) {
 	}
 	if resp := e.do("GET", path, auth.RoleViewer, ""); resp.StatusCode != 404 {
 		t.Fatalf("get deleted: %d", resp.StatusCode)
+	}
+}
+
+// TestNagiosPerfdataBecomesMetrics runs Debian's check_tcp as a monitor and
+// finds its perfdata stored as a metric series.
+func TestNagiosPerfdataBecomesMetrics(t *testing.T) {
+	const plugin = "/usr/lib/nagios/plugins/check_tcp"
+	if _, err := os.Stat(plugin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing; CI must install monitoring-plugins-basic", plugin)
+		}
+		t.Skipf("%s not installed (apt-get install monitoring-plugins-basic)", plugin)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	e := newTestEnv(t)
+	resp := e.do("POST", "/api/v1/monitors", auth.RoleOperator,
+		fmt.Sprintf(`{"name":"tcp via plugin","type":"nagios","command":%q,"args":["-H","127.0.0.1","-p",%q],"interval":"1s"}`, plugin, port))
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	var mv monitorView
+	_ = json.NewDecoder(resp.Body).Decode(&mv)
+	path := "/api/v1/monitors/" + itoa(mv.ID)
+	waitUntil(t, "a stored perfdata value", func() bool {
+		var out struct {
+			Data []struct {
+				Name   string
+				Points []struct{ Value float64 }
+			}
+		}
+		_ = json.NewDecoder(e.do("GET", path+"/metrics?name=time", auth.RoleViewer, "").Body).Decode(&out)
+		return len(out.Data) == 1 && len(out.Data[0].Points) > 0 && out.Data[0].Points[0].Value > 0
+	})
+	var v monitorView
+	_ = json.NewDecoder(e.do("GET", path, auth.RoleViewer, "").Body).Decode(&v)
+	if v.Status.State != "up" || !strings.Contains(v.Status.LastMessage, "TCP OK") {
+		t.Fatalf("plugin monitor: %+v", v.Status)
 	}
 }
