@@ -9,7 +9,7 @@ import (
 // Types lists the check types New builds, for forms and help. The
 // heartbeat type is not here: its verdict comes from pings, so the monitor
 // package handles it itself.
-func Types() []string { return []string{"http", "tcp", "tls", "dns", "ping", "nagios"} }
+func Types() []string { return []string{"http", "tcp", "tls", "dns", "ping", "snmp", "nagios"} }
 
 // New builds a check of type typ from its settings, validating them. Errors
 // are *valid.Error naming the field.
@@ -25,6 +25,8 @@ func New(typ string, raw json.RawMessage) (Check, error) {
 		return wrap(NewDNS(raw))
 	case "ping":
 		return wrap(NewPing(raw))
+	case "snmp":
+		return wrap(NewSNMP(raw))
 	case "nagios":
 		return wrap(NewNagios(raw))
 	}
