@@ -329,3 +329,152 @@ func apiMe(t *testing.T, base, token string) meAnswer {
 	}
 	return out
 }
+
+// TestBrowserMonitorJourney walks the monitoring part of journeys 1 and 3
+// in a real browser: an admin adds an HTTP monitor through the form,
+// testing it before saving, watches it come up on its page, pauses it, and
+// finds it in the list with its uptime bar. Other monitors with 90 days of
+// history make the pictures look like a working installation.
+func TestBrowserMonitorJourney(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := newChromium(t)
+	base := e.http.URL
+	target := okServer(t)
+
+	now := time.Now().UTC()
+	ids := seedMonitors(t, e.db, "seed", 7, now)
+	seedHistory(t, e.db, ids, 90, now)
+	for i, m := range []struct{ name, typ, settings, tags string }{
+		{"Customer portal", "http", `{"url":"https://portal.example.com/health"}`, ",prod,web,"},
+		{"Payments API", "http", `{"url":"https://api.example.com/v1/ping","expect":{"status":"200"}}`, ",prod,api,"},
+		{"Orders database", "tcp", `{"host":"db1.internal","port":5432}`, ",prod,db,"},
+		{"VPN gateway", "tcp", `{"host":"vpn.example.com","port":443}`, ",network,"},
+		{"Mail relay certificate", "tls", `{"host":"mail.example.com","port":587,"starttls":"smtp"}`, ",mail,"},
+		{"Backup disk space", "nagios", `{"command":"/usr/lib/nagios/plugins/check_disk","args":["-w","20%","-c","10%","-p","/backup"]}`, ",backup,"},
+		{"Intranet wiki", "http", `{"url":"https://wiki.example.com/"}`, ",internal,"},
+	} {
+		if _, err := e.db.W.ExecContext(t.Context(), `UPDATE monitors SET name = $1, type = $2, settings = $3, tags = $4, paused = FALSE WHERE id = $5`,
+			m.name, m.typ, m.settings, m.tags, ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	admin := e.users[auth.RoleAdmin]
+	step(t, ctx, "sign in",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-username")),
+		chromedp.SendKeys(chromedp.ID("f-username"), admin.Username),
+		chromedp.SendKeys(chromedp.ID("f-password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".state-tiles")),
+	)
+	step(t, ctx, "open the monitors and the form",
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/monitors"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.monitor-table")),
+		chromedp.Click(chromedp.CSS(`.page-head a[href="/monitors/new"]`)),
+		chromedp.WaitVisible(chromedp.ID("f-http-url")),
+	)
+	if read(t, ctx, "tcp section hidden", chromedp.Evaluate[bool](`document.getElementById("f-tcp-host").offsetParent !== null`)) {
+		t.Fatal("with the script, the TCP settings show while HTTP is chosen")
+	}
+	capture(t, ctx, "monitor-new-desktop")
+
+	step(t, ctx, "fill in and test",
+		chromedp.SendKeys(chromedp.ID("f-name"), "Shop front"),
+		chromedp.SendKeys(chromedp.ID("f-http-url"), target.URL+"/health"),
+		chromedp.SendKeys(chromedp.ID("f-tags"), "prod, shop"),
+		chromedp.SendKeys(chromedp.ID("f-interval"), "2s"),
+		chromedp.SendKeys(chromedp.ID("f-timeout"), "1s"),
+		chromedp.Click(chromedp.CSS(`button[name="action"][value="test"]`)),
+		chromedp.WaitVisible(chromedp.ID("test-result")),
+	)
+	if txt := read(t, ctx, "test result", chromedp.Text(chromedp.ID("test-result"))); !strings.Contains(txt, "Up") || !strings.Contains(txt, "Nothing was saved") {
+		t.Fatalf("test result: %q", txt)
+	}
+	if n := countMonitors(t, e); n != 7 {
+		t.Fatalf("testing saved a monitor: %d", n)
+	}
+	capture(t, ctx, "monitor-test-desktop")
+
+	step(t, ctx, "save",
+		chromedp.Click(chromedp.CSS(`button[name="action"][value="save"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".monitor-head")),
+	)
+	if txt := read(t, ctx, "h1", chromedp.Text(chromedp.CSS("h1"))); txt != "Shop front" {
+		t.Fatalf("after saving: h1 %q", txt)
+	}
+	detail, _, _ := strings.Cut(read(t, ctx, "url", chromedp.Location()), "?")
+	state := ""
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		step(t, ctx, "reload", chromedp.Navigate(detail), chromedp.WaitVisible(chromedp.CSS(".state-big")))
+		if state = read(t, ctx, "state", chromedp.Text(chromedp.CSS(".state-big"))); strings.Contains(state, "Up") {
+			break
+		}
+		step(t, ctx, "wait", chromedp.Sleep(500*time.Millisecond))
+	}
+	if !strings.Contains(state, "Up") {
+		t.Fatalf("the monitor did not come up: %q", state)
+	}
+	if txt := read(t, ctx, "results", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(strings.ToLower(txt), "latest checks") || !strings.Contains(txt, "HTTP 200") {
+		t.Errorf("the page shows no results: %q", txt)
+	}
+	screenshot(t, ctx, detail, "monitor-detail-desktop", 1280, 800, false)
+	screenshot(t, ctx, detail, "monitor-detail-phone", 390, 844, false)
+
+	step(t, ctx, "pause",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(detail),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/pause"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/pause"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/resume"] button`)),
+	)
+	if txt := read(t, ctx, "state after pause", chromedp.Text(chromedp.CSS(".state-big"))); !strings.Contains(txt, "Paused") {
+		t.Fatalf("state after pause: %q", txt)
+	}
+
+	step(t, ctx, "find it in the list",
+		chromedp.Click(chromedp.CSS(`.crumbs a[href="/monitors"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.monitor-table")),
+	)
+	row := read(t, ctx, "row", chromedp.Text(chromedp.CSS(`table.monitor-table tbody tr:last-child`)))
+	if !strings.Contains(row, "Shop front") || !strings.Contains(row, "Paused") || !strings.Contains(row, "100.00 %") && !strings.Contains(row, "100 %") {
+		t.Fatalf("list row: %q", row)
+	}
+	bars := read(t, ctx, "bars", chromedp.Evaluate[int](`document.querySelectorAll("table.monitor-table tbody tr:last-child svg.uptime-bar rect").length`))
+	if bars != 90 {
+		t.Fatalf("the new monitor's uptime bar has %d days", bars)
+	}
+	today := read(t, ctx, "today's bar", chromedp.Evaluate[string](`document.querySelector("table.monitor-table tbody tr:last-child svg.uptime-bar rect:last-child title").textContent`))
+	if !strings.HasPrefix(today, now.Format(time.DateOnly)+": 100") {
+		t.Errorf("today's bar says %q", today)
+	}
+
+	for _, s := range []struct {
+		path, name string
+		w, h       int64
+		dark       bool
+	}{
+		{"/monitors", "monitors-desktop", 1280, 800, false},
+		{"/monitors", "monitors-phone", 390, 844, false},
+		{"/monitors", "monitors-desktop-dark", 1280, 800, true},
+		{fmt.Sprintf("/monitors/%d", ids[1]), "monitor-history-desktop", 1280, 800, false},
+		{fmt.Sprintf("/monitors/%d?range=30d", ids[1]), "monitor-history-30d-desktop-dark", 1280, 800, true},
+		{fmt.Sprintf("/monitors/%d", ids[1]), "monitor-history-phone", 390, 844, false},
+		{"/monitors/new?type=tls", "monitor-new-phone", 390, 844, false},
+		{"/", "home-monitoring-desktop", 1280, 800, false},
+		{"/", "home-monitoring-phone", 390, 844, false},
+	} {
+		screenshot(t, ctx, base+s.path, s.name, s.w, s.h, s.dark)
+	}
+	step(t, ctx, "a form with a mistake",
+		chromedp.Navigate(base+"/monitors/new"),
+		chromedp.WaitVisible(chromedp.ID("f-name")),
+		chromedp.SendKeys(chromedp.ID("f-name"), "Broken"),
+		chromedp.SendKeys(chromedp.ID("f-http-url"), "ftp://files.example.com/"),
+		chromedp.SendKeys(chromedp.ID("f-interval"), "soon"),
+		chromedp.Click(chromedp.CSS(`button[name="action"][value="save"]`)),
+		chromedp.WaitVisible(chromedp.ID("f-http-url-error")),
+	)
+	capture(t, ctx, "monitor-form-errors-phone")
+}

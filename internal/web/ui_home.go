@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -15,6 +16,26 @@ type homePage struct {
 	Steps []homeStep
 	// Status is shown to admins only: it is about the installation.
 	Status *serverStatus
+	// Monitoring sums up the monitors for viewers and above.
+	Monitoring *monitoringCard
+}
+
+// monitoringCard counts the monitors by state, each count linking to the
+// list filtered by it, and names the ones down now.
+type monitoringCard struct {
+	Total    int
+	Counts   []stateCount
+	Down     []monitorLink
+	MoreDown int
+	CanAdd   bool
+}
+
+// monitorLink names a monitor with a link to it.
+type monitorLink struct {
+	ID      int64
+	Name    string
+	Since   time.Time
+	Message string
 }
 
 // homeStep is one thing to do next, with the one link that does it.
@@ -43,6 +64,10 @@ var firstSteps = []struct {
 	{homeStep{"/audit", "Read the audit log", "Every sign-in and every change is recorded with who made it, from where and when.", "Open the audit log"}, auth.RoleAdmin},
 }
 
+// monitorStep comes first while nothing is monitored: it is what a new
+// installation is for.
+var monitorStep = homeStep{"/monitors/new", "Add your first monitor", "Watch a website, an API, a port or a certificate: opsdeck checks it every minute and shows its uptime and latency.", "Add a monitor"}
+
 // passwordStep is offered to users with nothing else to do here yet
 // (requesters), so their home page is not empty either.
 var passwordStep = homeStep{"/account/password", "Change your password", "Choose a password only you know: at least 10 characters, and longer is better.", "Change password"}
@@ -54,6 +79,17 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	for _, st := range firstSteps {
 		if a.Role.Allows(st.role) {
 			pg.Steps = append(pg.Steps, st.step)
+		}
+	}
+	if s.opts.Monitors != nil && a.Role.Allows(auth.RoleViewer) {
+		mc, err := s.monitoringCard(r)
+		if err != nil {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
+		pg.Monitoring = &mc
+		if mc.Total == 0 && mc.CanAdd {
+			pg.Steps = append([]homeStep{monitorStep}, pg.Steps...)
 		}
 	}
 	if len(pg.Steps) == 0 && a.Kind == auth.ActorUser {
@@ -68,6 +104,36 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		pg.Status = &st
 	}
 	s.render(w, r, http.StatusOK, "home", s.newView(r, "Home", "home", pg))
+}
+
+// monitoringCard reads the monitors' counts by state and the first few
+// that are down.
+func (s *Server) monitoringCard(r *http.Request) (monitoringCard, error) {
+	mc := monitoringCard{CanAdd: canOperate(r)}
+	counts, err := s.opts.Monitors.StateCounts(r.Context())
+	if err != nil {
+		return mc, err
+	}
+	for _, st := range monitorStates {
+		mc.Total += counts[st]
+		// Down, degraded and up always show, zero included: "0 down" is
+		// news. The other states only when some monitor is in them.
+		if counts[st] > 0 || st == monitor.StateDown || st == monitor.StateDegraded || st == monitor.StateUp {
+			mc.Counts = append(mc.Counts, stateCount{State: stateOf(st), N: counts[st], Href: "/monitors?state=" + string(st)})
+		}
+	}
+	if n := counts[monitor.StateDown]; n > 0 {
+		const shown = 5
+		down, _, err := s.opts.Monitors.List(r.Context(), monitor.ListFilter{State: monitor.StateDown, Limit: shown})
+		if err != nil {
+			return mc, err
+		}
+		for _, m := range down {
+			mc.Down = append(mc.Down, monitorLink{ID: m.ID, Name: m.Name, Since: m.Status.Since, Message: m.Status.LastMessage})
+		}
+		mc.MoreDown = n - len(down)
+	}
+	return mc, nil
 }
 
 func (s *Server) serverStatus(r *http.Request) (serverStatus, error) {

@@ -14,7 +14,7 @@ func (s *Server) uiRoutes() []Route {
 	}
 	// Pages a user who must change their password may still reach.
 	pw := func(rt Route) Route { rt.AllowPasswordChange = true; return rt }
-	return []Route{
+	rs := []Route{
 		ui("GET", "/static/{hash}/{file}", auth.RoleNone, s.staticFile),
 		ui("GET", "/login", auth.RoleNone, s.loginPage),
 		ui("POST", "/login", auth.RoleNone, s.login),
@@ -33,4 +33,5 @@ func (s *Server) uiRoutes() []Route {
 		ui("POST", "/tokens/{id}/revoke", auth.RoleViewer, s.revokeToken),
 		ui("GET", "/audit", auth.RoleAdmin, s.auditPage),
 	}
+	return append(rs, s.monitorUIRoutes()...)
 }

@@ -1,7 +1,8 @@
 // opsdeck's one script. Every page works without it; it only adds:
 // - a confirmation before destructive actions (forms with data-confirm),
 // - copy buttons for values shown once (tokens, generated passwords),
-// - closing the account menu with Escape or a click elsewhere.
+// - closing the account menu with Escape or a click elsewhere,
+// - showing only the chosen check type's settings on the monitor form.
 (function () {
   "use strict";
 
@@ -73,4 +74,31 @@
       }
     });
   }
+})();
+
+// Monitor form: show only the settings of the chosen check type. The
+// sections of the other types are disabled as well as hidden, so they are
+// neither validated nor sent. Without the script every section shows and
+// the server uses the chosen type's only.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  document.querySelectorAll("form[data-type-switch]").forEach(function (form) {
+    var sections = form.querySelectorAll("[data-type-section]");
+    var update = function () {
+      var checked = form.querySelector('input[name="type"]:checked');
+      var type = checked ? checked.value : "";
+      sections.forEach(function (s) {
+        var on = s.getAttribute("data-type-section") === type;
+        s.hidden = !on;
+        s.disabled = !on;
+      });
+    };
+    form.addEventListener("change", function (ev) {
+      if (ev.target && ev.target.name === "type") {
+        update();
+      }
+    });
+    update();
+  });
 })();
