@@ -33,7 +33,7 @@ func inList(ids []int64, first int) (string, []any) {
 // them as text, the day is the text's first ten characters.
 func (s *Service) dayOf(col string) string {
 	if s.db.Dialect == store.Postgres {
-		return "to_char(" + col + ", 'YYYY-MM-DD')"
+		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 	}
 	return "substr(" + col + ", 1, 10)"
 }

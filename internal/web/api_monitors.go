@@ -57,6 +57,14 @@ func viewMonitor(w monitor.WithStatus) monitorView {
 	return monitorView{ID: w.ID, Definition: w.Definition(), Source: w.Source, Status: w.Status, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }
 
+// viewMonitorFor is viewMonitor with credentials hidden from callers below
+// operator.
+func viewMonitorFor(r *http.Request, w monitor.WithStatus) monitorView {
+	v := viewMonitor(w)
+	v.Definition = redactDefinition(auth.ActorFrom(r.Context()).Role, v.Definition)
+	return v
+}
+
 // withPingURL adds a heartbeat monitor's ping URL, absolute with the base
 // URL when one is configured, else from the request's host.
 func (s *Server) withPingURL(r *http.Request, v monitorView) monitorView {
@@ -108,7 +116,7 @@ func (s *Server) apiListMonitors(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]monitorView, len(ms))
 	for i, m := range ms {
-		out[i] = viewMonitor(m)
+		out[i] = viewMonitorFor(r, m)
 	}
 	writeJSON(w, http.StatusOK, page[monitorView]{Data: out, NextCursor: encodeCursor(next)})
 }
@@ -152,7 +160,7 @@ func (s *Server) apiGetMonitor(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.withPingURL(r, viewMonitor(m)))
+	writeJSON(w, http.StatusOK, s.withPingURL(r, viewMonitorFor(r, m)))
 }
 
 func (s *Server) apiReplaceMonitor(w http.ResponseWriter, r *http.Request) {

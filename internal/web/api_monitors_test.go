@@ -247,3 +247,24 @@ func TestNagiosPerfdataBecomesMetrics(t *testing.T) {
 		t.Fatalf("plugin monitor: %+v", v.Status)
 	}
 }
+
+func TestMonitorCredentialsHiddenFromViewers(t *testing.T) {
+	e := newTestEnv(t)
+	resp := e.do("POST", "/api/v1/monitors", auth.RoleOperator, `{"name":"private api","type":"http","url":"http://127.0.0.1:1/","interval":"1h",
+		"basic_auth":{"username":"ops","password":"hunter2-secret"},"headers":{"X-Api-Key":"k-123456789","Accept":"text/plain"}}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+	var mv monitorView
+	_ = json.NewDecoder(resp.Body).Decode(&mv)
+	path := "/api/v1/monitors/" + itoa(mv.ID)
+	for _, p := range []string{path, "/api/v1/monitors"} {
+		body := readBody(t, e.do("GET", p, auth.RoleViewer, ""))
+		if strings.Contains(body, "hunter2-secret") || strings.Contains(body, "k-123456789") || !strings.Contains(body, "text/plain") || !strings.Contains(body, `"ops"`) {
+			t.Fatalf("viewer sees %s: %s", p, body)
+		}
+	}
+	if body := readBody(t, e.do("GET", path, auth.RoleOperator, "")); !strings.Contains(body, "hunter2-secret") {
+		t.Fatalf("operator cannot read the definition back: %s", body)
+	}
+}

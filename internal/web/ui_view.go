@@ -33,6 +33,7 @@ var navigation = []struct {
 }{
 	{navLink{"/", "Home", "home"}, auth.RoleRequester},
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
+	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -60,7 +61,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
 			for _, n := range navigation {
-				if n.link.Section == "monitors" && s.opts.Monitors == nil {
+				if (n.link.Section == "monitors" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
 				}
 				if p.Role.Allows(n.role) {

@@ -40,7 +40,7 @@ const (
 type DNSSettings struct {
 	// Name is the name to look up. For PTR it may be an IP address, which
 	// is turned into its in-addr.arpa or ip6.arpa name.
-	Name string `json:"name"`
+	Name string `json:"query"`
 	// RecordType is one of A AAAA CNAME MX TXT NS SOA SRV PTR CAA; A by
 	// default.
 	RecordType string `json:"record_type,omitempty"`
@@ -104,17 +104,17 @@ func (d *DNS) validate() error {
 
 	s.Name = strings.TrimSpace(s.Name)
 	if s.Name == "" {
-		return valid.Errorf("name", "is required")
+		return valid.Errorf("query", "is required")
 	}
 	if ip, err := netip.ParseAddr(s.Name); err == nil && d.qtype == dns.TypePTR {
 		arpa, err := dns.ReverseAddr(ip.String())
 		if err != nil {
-			return valid.Errorf("name", "cannot be reversed: %v", err)
+			return valid.Errorf("query", "cannot be reversed: %v", err)
 		}
 		d.qname = arpa
 	} else {
 		if msg := checkDNSName(s.Name); msg != "" {
-			return valid.Errorf("name", "%s", msg)
+			return valid.Errorf("query", "%s", msg)
 		}
 		d.qname = dns.Fqdn(s.Name)
 	}

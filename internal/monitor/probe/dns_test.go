@@ -152,26 +152,26 @@ func TestDNSAgainstLoopbackServer(t *testing.T) {
 		status   Status
 		message  string // substring
 	}{
-		{"A", map[string]any{"name": "www.example.test"}, StatusUp, "192.0.2.10, 192.0.2.11"},
-		{"A expected", map[string]any{"name": "www.example.test.", "expect": []string{"192.0.2.11", "192.0.2.10"}}, StatusUp, "192.0.2.10"},
-		{"A one missing", map[string]any{"name": "www.example.test", "expect": []string{"192.0.2.10", "192.0.2.99"}}, StatusDown, "missing 192.0.2.99; answers: 192.0.2.10, 192.0.2.11"},
-		{"AAAA written long", map[string]any{"name": "www.example.test", "record_type": "aaaa", "expect": []string{"2001:0db8:0000::0010"}}, StatusUp, "2001:db8::10"},
-		{"A through CNAME", map[string]any{"name": "alias.example.test", "expect": []string{"192.0.2.10"}}, StatusUp, "CNAME www.example.test, 192.0.2.10"},
-		{"CNAME, case and dot", map[string]any{"name": "alias.example.test", "record_type": "CNAME", "expect": []string{"WWW.Example.TEST."}}, StatusUp, "www.example.test"},
-		{"MX by host", map[string]any{"name": "example.test", "record_type": "MX", "expect": []string{"mx2.example.test", "10 mail.example.test."}}, StatusUp, "10 mail.example.test, 20 mx2.example.test"},
-		{"MX wrong preference", map[string]any{"name": "example.test", "record_type": "MX", "expect": []string{"20 mail.example.test"}}, StatusDown, "missing 20 mail.example.test"},
-		{"TXT joined strings", map[string]any{"name": "example.test", "record_type": "TXT", "expect": []string{"part one, part two", "v=spf1 -all"}}, StatusUp, `"v=spf1 -all"`},
-		{"TXT is case-sensitive", map[string]any{"name": "example.test", "record_type": "TXT", "expect": []string{"V=SPF1 -all"}}, StatusDown, "missing V=SPF1 -all"},
-		{"NS", map[string]any{"name": "example.test", "record_type": "NS", "expect": []string{"ns1.example.test"}}, StatusUp, "ns1.example.test"},
-		{"SOA", map[string]any{"name": "example.test", "record_type": "SOA", "expect": []string{"ns1.example.test."}}, StatusUp, "2024010101"},
-		{"SRV", map[string]any{"name": "_sip._tcp.example.test", "record_type": "SRV", "expect": []string{"10 60 5060 sip.example.test"}}, StatusUp, "sip.example.test"},
-		{"PTR from an address", map[string]any{"name": "192.0.2.10", "record_type": "PTR", "expect": []string{"www.example.test"}}, StatusUp, "www.example.test"},
-		{"CAA", map[string]any{"name": "example.test", "record_type": "CAA", "expect": []string{"letsencrypt.org"}}, StatusUp, "letsencrypt.org"},
-		{"NXDOMAIN unexpected", map[string]any{"name": "nothing.example.test"}, StatusDown, "NXDOMAIN from " + srv.addr + " (want NOERROR)"},
-		{"NXDOMAIN expected", map[string]any{"name": "nothing.example.test", "expect_rcode": "nxdomain"}, StatusUp, "NXDOMAIN as expected"},
-		{"REFUSED", map[string]any{"name": "refused.example.test"}, StatusDown, "REFUSED"},
-		{"no data", map[string]any{"name": "empty.example.test"}, StatusDown, "no A record for empty.example.test.; answers: none"},
-		{"over TCP", map[string]any{"name": "www.example.test", "protocol": "tcp"}, StatusUp, "192.0.2.10"},
+		{"A", map[string]any{"query": "www.example.test"}, StatusUp, "192.0.2.10, 192.0.2.11"},
+		{"A expected", map[string]any{"query": "www.example.test.", "expect": []string{"192.0.2.11", "192.0.2.10"}}, StatusUp, "192.0.2.10"},
+		{"A one missing", map[string]any{"query": "www.example.test", "expect": []string{"192.0.2.10", "192.0.2.99"}}, StatusDown, "missing 192.0.2.99; answers: 192.0.2.10, 192.0.2.11"},
+		{"AAAA written long", map[string]any{"query": "www.example.test", "record_type": "aaaa", "expect": []string{"2001:0db8:0000::0010"}}, StatusUp, "2001:db8::10"},
+		{"A through CNAME", map[string]any{"query": "alias.example.test", "expect": []string{"192.0.2.10"}}, StatusUp, "CNAME www.example.test, 192.0.2.10"},
+		{"CNAME, case and dot", map[string]any{"query": "alias.example.test", "record_type": "CNAME", "expect": []string{"WWW.Example.TEST."}}, StatusUp, "www.example.test"},
+		{"MX by host", map[string]any{"query": "example.test", "record_type": "MX", "expect": []string{"mx2.example.test", "10 mail.example.test."}}, StatusUp, "10 mail.example.test, 20 mx2.example.test"},
+		{"MX wrong preference", map[string]any{"query": "example.test", "record_type": "MX", "expect": []string{"20 mail.example.test"}}, StatusDown, "missing 20 mail.example.test"},
+		{"TXT joined strings", map[string]any{"query": "example.test", "record_type": "TXT", "expect": []string{"part one, part two", "v=spf1 -all"}}, StatusUp, `"v=spf1 -all"`},
+		{"TXT is case-sensitive", map[string]any{"query": "example.test", "record_type": "TXT", "expect": []string{"V=SPF1 -all"}}, StatusDown, "missing V=SPF1 -all"},
+		{"NS", map[string]any{"query": "example.test", "record_type": "NS", "expect": []string{"ns1.example.test"}}, StatusUp, "ns1.example.test"},
+		{"SOA", map[string]any{"query": "example.test", "record_type": "SOA", "expect": []string{"ns1.example.test."}}, StatusUp, "2024010101"},
+		{"SRV", map[string]any{"query": "_sip._tcp.example.test", "record_type": "SRV", "expect": []string{"10 60 5060 sip.example.test"}}, StatusUp, "sip.example.test"},
+		{"PTR from an address", map[string]any{"query": "192.0.2.10", "record_type": "PTR", "expect": []string{"www.example.test"}}, StatusUp, "www.example.test"},
+		{"CAA", map[string]any{"query": "example.test", "record_type": "CAA", "expect": []string{"letsencrypt.org"}}, StatusUp, "letsencrypt.org"},
+		{"NXDOMAIN unexpected", map[string]any{"query": "nothing.example.test"}, StatusDown, "NXDOMAIN from " + srv.addr + " (want NOERROR)"},
+		{"NXDOMAIN expected", map[string]any{"query": "nothing.example.test", "expect_rcode": "nxdomain"}, StatusUp, "NXDOMAIN as expected"},
+		{"REFUSED", map[string]any{"query": "refused.example.test"}, StatusDown, "REFUSED"},
+		{"no data", map[string]any{"query": "empty.example.test"}, StatusDown, "no A record for empty.example.test.; answers: none"},
+		{"over TCP", map[string]any{"query": "www.example.test", "protocol": "tcp"}, StatusUp, "192.0.2.10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,7 +193,7 @@ func TestDNSAgainstLoopbackServer(t *testing.T) {
 
 func TestDNSTruncatedAnswerRetriedOverTCP(t *testing.T) {
 	srv := startTestDNS(t)
-	d := newDNST(t, map[string]any{"name": "big.example.test", "record_type": "TXT", "resolver": srv.addr,
+	d := newDNST(t, map[string]any{"query": "big.example.test", "record_type": "TXT", "resolver": srv.addr,
 		"expect": []string{"record 59 " + strings.Repeat("x", 40)}})
 	res, _ := timedProbe(t, d, 3*time.Second)
 	if res.Status != StatusUp {
@@ -214,7 +214,7 @@ func TestDNSResolverNeverAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	d := newDNST(t, map[string]any{"name": "www.example.test", "resolver": pc.LocalAddr().String()})
+	d := newDNST(t, map[string]any{"query": "www.example.test", "resolver": pc.LocalAddr().String()})
 	const timeout = 500 * time.Millisecond
 	res, took := timedProbe(t, d, timeout)
 	if want := "timeout after 500ms waiting for " + pc.LocalAddr().String(); res.Status != StatusDown || res.Message != want {
@@ -247,7 +247,7 @@ func TestDNSSystemResolver(t *testing.T) {
 
 	// A check without a resolver asks the one resolv.conf names; nothing
 	// listens on 127.0.0.2:53, so the answer is a refusal naming it.
-	d := newDNST(t, map[string]any{"name": "www.example.test"})
+	d := newDNST(t, map[string]any{"query": "www.example.test"})
 	d.resolvConf = conf
 	if d.Target() != "www.example.test A" {
 		t.Fatalf("Target() = %q", d.Target())
@@ -263,33 +263,33 @@ func TestNewDNSSettings(t *testing.T) {
 		raw       string
 		wantField string
 	}{
-		{`{"name":"example.com"}`, ""},
-		{`{"name":"_dmarc.example.com.","record_type":"txt","protocol":"TCP","resolver":"1.1.1.1"}`, ""},
-		{`{"name":"example.com","resolver":"[2606:4700:4700::1111]:53"}`, ""},
-		{`{"name":"example.com","resolver":"2606:4700:4700::1111"}`, ""},
-		{`{"name":"example.com","resolver":"dns.example.net:5353"}`, ""},
-		{`{"name":"*.example.com","expect_rcode":"servfail"}`, ""},
-		{`{"name":"2001:db8::1","record_type":"PTR"}`, ""},
-		{`{"name":"example.com","record_type":"MX","expect":["10 mx.example.com","mx.example.com."]}`, ""},
-		{`{}`, "name"},
-		{`{"name":"  "}`, "name"},
-		{`{"name":"exa mple.com"}`, "name"},
-		{`{"name":"a..b"}`, "name"},
-		{`{"name":"bücher.de"}`, "name"},
-		{`{"name":"` + strings.Repeat("a", 64) + `.com"}`, "name"},
-		{`{"name":"192.0.2.1/24"}`, "name"},
-		{`{"name":"example.com","record_type":"ANY"}`, "record_type"},
-		{`{"name":"example.com","record_type":5}`, "record_type"},
-		{`{"name":"example.com","protocol":"doh"}`, "protocol"},
-		{`{"name":"example.com","resolver":"1.1.1.1:0"}`, "resolver"},
-		{`{"name":"example.com","resolver":"1.1.1.1:99999"}`, "resolver"},
-		{`{"name":"example.com","resolver":"not a host"}`, "resolver"},
-		{`{"name":"example.com","expect_rcode":"FINE"}`, "expect_rcode"},
-		{`{"name":"example.com","expect":["2001:db8::1"]}`, "expect"},
-		{`{"name":"example.com","record_type":"AAAA","expect":["192.0.2.1"]}`, "expect"},
-		{`{"name":"example.com","expect":[""]}`, "expect"},
-		{`{"name":"example.com","expect":"192.0.2.1"}`, "expect"},
-		{`{"name":"example.com","type":"dns"}`, "type"},
+		{`{"query":"example.com"}`, ""},
+		{`{"query":"_dmarc.example.com.","record_type":"txt","protocol":"TCP","resolver":"1.1.1.1"}`, ""},
+		{`{"query":"example.com","resolver":"[2606:4700:4700::1111]:53"}`, ""},
+		{`{"query":"example.com","resolver":"2606:4700:4700::1111"}`, ""},
+		{`{"query":"example.com","resolver":"dns.example.net:5353"}`, ""},
+		{`{"query":"*.example.com","expect_rcode":"servfail"}`, ""},
+		{`{"query":"2001:db8::1","record_type":"PTR"}`, ""},
+		{`{"query":"example.com","record_type":"MX","expect":["10 mx.example.com","mx.example.com."]}`, ""},
+		{`{}`, "query"},
+		{`{"query":"  "}`, "query"},
+		{`{"query":"exa mple.com"}`, "query"},
+		{`{"query":"a..b"}`, "query"},
+		{`{"query":"bücher.de"}`, "query"},
+		{`{"query":"` + strings.Repeat("a", 64) + `.com"}`, "query"},
+		{`{"query":"192.0.2.1/24"}`, "query"},
+		{`{"query":"example.com","record_type":"ANY"}`, "record_type"},
+		{`{"query":"example.com","record_type":5}`, "record_type"},
+		{`{"query":"example.com","protocol":"doh"}`, "protocol"},
+		{`{"query":"example.com","resolver":"1.1.1.1:0"}`, "resolver"},
+		{`{"query":"example.com","resolver":"1.1.1.1:99999"}`, "resolver"},
+		{`{"query":"example.com","resolver":"not a host"}`, "resolver"},
+		{`{"query":"example.com","expect_rcode":"FINE"}`, "expect_rcode"},
+		{`{"query":"example.com","expect":["2001:db8::1"]}`, "expect"},
+		{`{"query":"example.com","record_type":"AAAA","expect":["192.0.2.1"]}`, "expect"},
+		{`{"query":"example.com","expect":[""]}`, "expect"},
+		{`{"query":"example.com","expect":"192.0.2.1"}`, "expect"},
+		{`{"query":"example.com","type":"dns"}`, "type"},
 	}
 	for _, tt := range tests {
 		d, err := NewDNS(json.RawMessage(tt.raw))
@@ -309,7 +309,7 @@ func TestNewDNSSettings(t *testing.T) {
 }
 
 func TestDNSTarget(t *testing.T) {
-	d := newDNST(t, map[string]any{"name": "example.com", "record_type": "mx", "resolver": "9.9.9.9", "protocol": "tcp"})
+	d := newDNST(t, map[string]any{"query": "example.com", "record_type": "mx", "resolver": "9.9.9.9", "protocol": "tcp"})
 	if got, want := d.Target(), "example.com MX @9.9.9.9:53 (tcp)"; got != want {
 		t.Fatalf("Target() = %q, want %q", got, want)
 	}
@@ -321,7 +321,7 @@ func TestDNSCanceledContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	d := newDNST(t, map[string]any{"name": "example.com", "resolver": pc.LocalAddr().String()})
+	d := newDNST(t, map[string]any{"query": "example.com", "resolver": pc.LocalAddr().String()})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// A canceled check (shutdown) decides nothing.
@@ -332,10 +332,10 @@ func TestDNSCanceledContext(t *testing.T) {
 
 func FuzzNewDNS(f *testing.F) {
 	for _, s := range []string{
-		`{"name":"example.com","record_type":"MX","expect":["10 mx.example.com"]}`,
-		`{"name":"192.0.2.1","record_type":"PTR","resolver":"[::1]:53","protocol":"tcp"}`,
-		`{"name":"a.b","expect_rcode":"NXDOMAIN","expect":[""]}`,
-		`{"name":null,"record_type":null}`, `[]`, `0`,
+		`{"query":"example.com","record_type":"MX","expect":["10 mx.example.com"]}`,
+		`{"query":"192.0.2.1","record_type":"PTR","resolver":"[::1]:53","protocol":"tcp"}`,
+		`{"query":"a.b","expect_rcode":"NXDOMAIN","expect":[""]}`,
+		`{"query":null,"record_type":null}`, `[]`, `0`,
 	} {
 		f.Add([]byte(s))
 	}

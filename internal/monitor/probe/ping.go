@@ -41,7 +41,7 @@ type PingSettings struct {
 	// Count is the number of echo requests, 1 to 20; 3 by default.
 	Count int `json:"count,omitempty"`
 	// Interval is the time between requests, 10ms to 10s; 200ms by default.
-	Interval JSONDuration `json:"interval,omitempty"`
+	Interval JSONDuration `json:"ping_interval,omitempty"`
 	// MaxLossPercent is the packet loss tolerated before the check is
 	// degraded: 0 (the default) makes any loss degraded. Losing every
 	// packet is down whatever it says.
@@ -80,7 +80,7 @@ func NewPing(raw json.RawMessage) (*Ping, error) {
 	case s.Interval == 0:
 		s.Interval = JSONDuration(pingDefaultInterval)
 	case s.Interval.D() < pingMinInterval || s.Interval.D() > pingMaxInterval:
-		return nil, valid.Errorf("interval", "must be from %s to %s", pingMinInterval, pingMaxInterval)
+		return nil, valid.Errorf("ping_interval", "must be from %s to %s", pingMinInterval, pingMaxInterval)
 	}
 	if s.MaxLossPercent < 0 || s.MaxLossPercent > 100 {
 		return nil, valid.Errorf("max_loss_percent", "must be from 0 to 100")

@@ -43,7 +43,7 @@ func pingAllowed(t *testing.T, res Result) {
 }
 
 func TestPingLoopback(t *testing.T) {
-	p := newPingT(t, map[string]any{"host": "127.0.0.1", "count": 3, "interval": "50ms"})
+	p := newPingT(t, map[string]any{"host": "127.0.0.1", "count": 3, "ping_interval": "50ms"})
 	res, took := timedProbe(t, p, 5*time.Second)
 	pingAllowed(t, res)
 	if res.Status != StatusUp || !strings.HasPrefix(res.Message, "3/3 replies from 127.0.0.1, rtt min/avg/max ") {
@@ -87,7 +87,7 @@ func TestPingIPv6Loopback(t *testing.T) {
 	} else {
 		c.Close()
 	}
-	p := newPingT(t, map[string]any{"host": "::1", "count": 2, "interval": 0.05})
+	p := newPingT(t, map[string]any{"host": "::1", "count": 2, "ping_interval": 0.05})
 	res, _ := timedProbe(t, p, 5*time.Second)
 	pingAllowed(t, res)
 	if res.Status != StatusUp {
@@ -131,7 +131,7 @@ func TestPingUnroutable(t *testing.T) {
 	// TEST-NET addresses are never answered. Depending on the routes the
 	// requests go unanswered (loss) or cannot be sent (unreachable).
 	host := unansweredAddr(t)
-	p := newPingT(t, map[string]any{"host": host, "count": 3, "interval": "100ms"})
+	p := newPingT(t, map[string]any{"host": host, "count": 3, "ping_interval": "100ms"})
 	const timeout = time.Second
 	res, took := timedProbe(t, p, timeout)
 	pingAllowed(t, res)
@@ -231,10 +231,10 @@ func TestNewPingSettings(t *testing.T) {
 		{`{"host":"192.0.2.1"}`, "", func(s PingSettings) bool {
 			return s.Count == 3 && s.Interval.D() == 200*time.Millisecond && s.MaxLossPercent == 0 && s.MaxRTT == 0
 		}},
-		{`{"host":"example.com","count":20,"interval":"1s","max_loss_percent":50,"max_rtt":"150ms"}`, "", func(s PingSettings) bool {
+		{`{"host":"example.com","count":20,"ping_interval":"1s","max_loss_percent":50,"max_rtt":"150ms"}`, "", func(s PingSettings) bool {
 			return s.Count == 20 && s.Interval.D() == time.Second && s.MaxLossPercent == 50 && s.MaxRTT.D() == 150*time.Millisecond
 		}},
-		{`{"host":"2001:db8::1","interval":0.5,"max_rtt":0.1}`, "", func(s PingSettings) bool {
+		{`{"host":"2001:db8::1","ping_interval":0.5,"max_rtt":0.1}`, "", func(s PingSettings) bool {
 			return s.Interval.D() == 500*time.Millisecond && s.MaxRTT.D() == 100*time.Millisecond
 		}},
 		{`{}`, "host", nil},
@@ -244,10 +244,10 @@ func TestNewPingSettings(t *testing.T) {
 		{`{"host":"example.com","count":-1}`, "count", nil},
 		{`{"host":"example.com","count":"3"}`, "count", nil},
 		{`{"host":"example.com","count":1.5}`, "count", nil},
-		{`{"host":"example.com","interval":"5ms"}`, "interval", nil},
-		{`{"host":"example.com","interval":"1 minute"}`, "interval", nil},
-		{`{"host":"example.com","interval":true}`, "interval", nil},
-		{`{"host":"example.com","interval":-1}`, "interval", nil},
+		{`{"host":"example.com","ping_interval":"5ms"}`, "ping_interval", nil},
+		{`{"host":"example.com","ping_interval":"1 minute"}`, "ping_interval", nil},
+		{`{"host":"example.com","ping_interval":true}`, "ping_interval", nil},
+		{`{"host":"example.com","ping_interval":-1}`, "ping_interval", nil},
 		{`{"host":"example.com","max_loss_percent":101}`, "max_loss_percent", nil},
 		{`{"host":"example.com","max_loss_percent":-1}`, "max_loss_percent", nil},
 		{`{"host":"example.com","max_rtt":"-1s"}`, "max_rtt", nil},
@@ -272,7 +272,7 @@ func TestNewPingSettings(t *testing.T) {
 }
 
 func TestPingSettingsRoundTrip(t *testing.T) {
-	p := newPingT(t, map[string]any{"host": "example.com", "interval": 0.25, "max_rtt": "80ms"})
+	p := newPingT(t, map[string]any{"host": "example.com", "ping_interval": 0.25, "max_rtt": "80ms"})
 	raw, err := json.Marshal(p.Settings())
 	if err != nil {
 		t.Fatal(err)
@@ -291,10 +291,10 @@ func TestPingSettingsRoundTrip(t *testing.T) {
 
 func FuzzNewPing(f *testing.F) {
 	for _, s := range []string{
-		`{"host":"127.0.0.1","count":3,"interval":"200ms","max_loss_percent":20,"max_rtt":"100ms"}`,
-		`{"host":"example.com","interval":0.2,"max_rtt":1e300}`,
+		`{"host":"127.0.0.1","count":3,"ping_interval":"200ms","max_loss_percent":20,"max_rtt":"100ms"}`,
+		`{"host":"example.com","ping_interval":0.2,"max_rtt":1e300}`,
 		`{"host":"::1","count":1e3}`,
-		`{"host":null,"interval":null}`, `[]`, `"x"`,
+		`{"host":null,"ping_interval":null}`, `[]`, `"x"`,
 	} {
 		f.Add([]byte(s))
 	}

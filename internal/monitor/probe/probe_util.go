@@ -288,8 +288,12 @@ func failure(ctx context.Context, err error, budget time.Duration, doing string)
 	if doing != "" {
 		suffix = " " + doing
 	}
+	// Past the deadline it is a timeout, whatever error the library chose to
+	// report (under load some report a cancellation that raced the timer).
+	dl, hasDeadline := ctx.Deadline()
+	pastDeadline := hasDeadline && !time.Now().Before(dl)
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+	case pastDeadline || errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return StatusDown, "timeout after " + formatBudget(budget) + suffix
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return StatusUnknown, "check canceled before it finished"
