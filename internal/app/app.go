@@ -121,7 +121,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		proxies = append(proxies, pfx)
 	}
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log})
+	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log,
+		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
+		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
 	if cfg.MonitorsPath != "" {
 		// A broken monitors file stops the start: running with half the
 		// declared monitors would look healthy while watching less.

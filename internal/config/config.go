@@ -41,6 +41,8 @@ type Config struct {
 	HTTP HTTPConfig
 	// Auth holds session and login-throttling settings.
 	Auth AuthConfig
+	// Monitoring tunes the check scheduler and how long history is kept.
+	Monitoring MonitoringConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -73,6 +75,13 @@ type AuthConfig struct {
 	LoginFailureWindow, TokenCacheTTL              time.Duration
 }
 
+// MonitoringConfig holds the scheduler's concurrency and the retention of
+// raw results and of the minute and hour rollups.
+type MonitoringConfig struct {
+	Concurrency                                  int
+	RawRetention, MinuteRetention, HourRetention time.Duration
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -92,6 +101,12 @@ func Default() Config {
 			LoginMaxFailuresPerIP:   20,
 			LoginFailureWindow:      15 * time.Minute,
 			TokenCacheTTL:           30 * time.Second,
+		},
+		Monitoring: MonitoringConfig{
+			Concurrency:     256,
+			RawRetention:    7 * 24 * time.Hour,
+			MinuteRetention: 30 * 24 * time.Hour,
+			HourRetention:   400 * 24 * time.Hour,
 		},
 	}
 }

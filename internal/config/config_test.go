@@ -59,6 +59,7 @@ func TestDefault(t *testing.T) {
 			SessionTTL: 12 * time.Hour, LoginMaxFailuresPerUser: 5, LoginMaxFailuresPerIP: 20,
 			LoginFailureWindow: 15 * time.Minute, TokenCacheTTL: 30 * time.Second,
 		},
+		Monitoring: MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -131,6 +132,7 @@ auth:
 						SessionTTL: 8 * time.Hour, LoginMaxFailuresPerUser: 3, LoginMaxFailuresPerIP: 50,
 						LoginFailureWindow: time.Hour, TokenCacheTTL: 0,
 					},
+					Monitoring: Default().Monitoring,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {
@@ -565,3 +567,22 @@ func TestDefaultIsFresh(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+func TestMonitoringSettings(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/o.yaml"
+	if err := os.WriteFile(p, []byte("monitoring:\n  concurrency: 64\n  raw_retention: 72h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p, []string{"OPSDECK_MONITORING_HOUR_RETENTION=720h"}, nil)
+	if err != nil || c.Monitoring.Concurrency != 64 || c.Monitoring.RawRetention != 72*time.Hour || c.Monitoring.HourRetention != 720*time.Hour {
+		t.Fatalf("%+v %v", c.Monitoring, err)
+	}
+	if err := os.WriteFile(p, []byte("monitoring:\n  raw_retention: 1h\n  concurrency: 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(p, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "monitoring.raw_retention") || !strings.Contains(err.Error(), "monitoring.concurrency") {
+		t.Fatalf("bad monitoring settings: %v", err)
+	}
+}

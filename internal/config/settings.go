@@ -39,6 +39,10 @@ func settings() []setting {
 		{"auth.login_max_failures_per_ip", func(c *Config) any { return &c.Auth.LoginMaxFailuresPerIP }},
 		{"auth.login_failure_window", func(c *Config) any { return &c.Auth.LoginFailureWindow }},
 		{"auth.token_cache_ttl", func(c *Config) any { return &c.Auth.TokenCacheTTL }},
+		{"monitoring.concurrency", func(c *Config) any { return &c.Monitoring.Concurrency }},
+		{"monitoring.raw_retention", func(c *Config) any { return &c.Monitoring.RawRetention }},
+		{"monitoring.minute_retention", func(c *Config) any { return &c.Monitoring.MinuteRetention }},
+		{"monitoring.hour_retention", func(c *Config) any { return &c.Monitoring.HourRetention }},
 	}
 }
 

@@ -83,6 +83,23 @@ func (l *loader) validate() {
 	if d := c.Auth.TokenCacheTTL; d < 0 || d > maxTokenCache {
 		check("auth.token_cache_ttl", fmt.Sprintf("%s is out of range; must be between 0 (no cache) and %s", d, maxTokenCache))
 	}
+	if n := c.Monitoring.Concurrency; n < 1 || n > 10000 {
+		check("monitoring.concurrency", fmt.Sprintf("%d is out of range; must be from 1 to 10000", n))
+	}
+	for _, r := range []struct {
+		key      string
+		d, floor time.Duration
+	}{
+		{"monitoring.raw_retention", c.Monitoring.RawRetention, 2 * time.Hour},
+		{"monitoring.minute_retention", c.Monitoring.MinuteRetention, 2 * time.Hour},
+		{"monitoring.hour_retention", c.Monitoring.HourRetention, 48 * time.Hour},
+	} {
+		// Rollups are computed from raw results, so raw data must outlive
+		// the rollup lag; hours need two days to serve 24 h uptime.
+		if r.d < r.floor || r.d > 10*366*24*time.Hour {
+			check(r.key, fmt.Sprintf("%s is out of range; must be from %s to 10 years (write days as hours, e.g. 168h)", r.d, r.floor))
+		}
+	}
 }
 
 // checkAddr requires host:port with a numeric port, since the server cannot
