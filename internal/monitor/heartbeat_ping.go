@@ -154,7 +154,7 @@ func (s *Service) RecordPing(ctx context.Context, key string, p Ping) error {
 		m, check := rt.mon, rt.check
 		rt.mu.Unlock()
 		if hb, ok := check.(*Heartbeat); ok && !m.Paused {
-			s.record(ctx, rt, hb.evaluate(ptr(s.beats.snapshot(id)), m.CreatedAt, s.now().UTC()))
+			s.record(ctx, rt, hb.evaluate(ptr(s.beats.snapshot(id)), m.CreatedAt, s.now().UTC()), true)
 		}
 	}
 	return nil

@@ -22,8 +22,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 only when the database answers and its schema is at
-// the version this binary expects.
+// readyz answers 200 only when the database answers, its schema is at the
+// version this binary expects, and the stored monitors are scheduled.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -36,6 +36,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err != nil || cur != latest {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "migrations pending", "schema_version": cur, "latest_version": latest})
 		return
+	}
+	if s.opts.Monitors != nil {
+		select {
+		case <-s.opts.Monitors.Started():
+		default:
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "monitors not scheduled yet"})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schema_version": cur})
 }
