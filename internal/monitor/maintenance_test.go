@@ -101,7 +101,7 @@ func TestMaintenanceSilencesAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "maintenance", func() bool { return state() == StateMaintenance })
-		f.checks["db1"].fallback = probe.StatusDown
+		f.checks["db1"].setFallback(probe.StatusDown)
 		waitFor(t, "verdict down under maintenance", func() bool { m, _ := s.Get(ctx, w.ID); return m.Status.Verdict == StateDown })
 		if state() != StateMaintenance {
 			t.Fatalf("shown %s during maintenance", state())

@@ -57,6 +57,12 @@ func (c *scripted) Probe(ctx context.Context) probe.Result {
 		Metrics: []probe.Metric{{Name: "calls", Value: float64(c.calls.Load()), Unit: "c"}, {Name: "broken", Value: math.NaN()}}}
 }
 
+func (c *scripted) setFallback(s probe.Status) {
+	c.mu.Lock()
+	c.fallback = s
+	c.mu.Unlock()
+}
+
 func (c *scripted) push(s ...probe.Status) {
 	c.mu.Lock()
 	c.next = append(c.next, s...)
