@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -22,6 +23,9 @@ func (s *Server) pauseMonitor(paused bool) http.HandlerFunc {
 		}
 		m, err := s.opts.Monitors.SetPaused(r.Context(), id, paused)
 		switch {
+		case errors.Is(err, monitor.ErrManagedByFile):
+			s.refuseFileMonitor(w, r, monitor.SourceFile)
+			return
 		case errors.Is(err, store.ErrNotFound):
 			s.renderError(w, r, http.StatusNotFound, "there is no such monitor; it may have been deleted")
 			return
@@ -41,6 +45,10 @@ func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.opts.Monitors.Delete(r.Context(), id); err != nil {
+		if errors.Is(err, monitor.ErrManagedByFile) {
+			s.refuseFileMonitor(w, r, monitor.SourceFile)
+			return
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			s.renderError(w, r, http.StatusNotFound, "there is no such monitor; it may have been deleted already")
 			return

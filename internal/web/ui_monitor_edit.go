@@ -4,13 +4,14 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
 // editMonitorPage shows a monitor's settings for editing.
 func (s *Server) editMonitorPage(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMonitor(w, r)
-	if !ok {
+	if !ok || s.refuseFileMonitor(w, r, m.Source) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "monitor_form", s.newView(r, "Edit "+m.Name, "monitors", editMonitorForm(m)))
@@ -21,7 +22,7 @@ func (s *Server) editMonitorPage(w http.ResponseWriter, r *http.Request) {
 // whether it is paused; settings the form has no input for are kept.
 func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.loadMonitor(w, r)
-	if !ok {
+	if !ok || s.refuseFileMonitor(w, r, m.Source) {
 		return
 	}
 	f := readMonitorForm(r, &m)
@@ -53,4 +54,14 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		f.moreErrors(def, err)
 	}
 	s.renderMonitorForm(w, r, f, "Edit "+m.Name)
+}
+
+// refuseFileMonitor answers 409 for a monitor declared in a monitors file:
+// an edit here would be undone by the next reload, so it is made there.
+func (s *Server) refuseFileMonitor(w http.ResponseWriter, r *http.Request, source string) bool {
+	if source != monitor.SourceFile {
+		return false
+	}
+	s.renderError(w, r, http.StatusConflict, "this monitor is declared in the monitors file (monitors_path); change it there and reload opsdeck (SIGHUP)")
+	return true
 }
