@@ -78,11 +78,21 @@ func TestFirstStartCreatesAdminAndPrintsPasswordOnce(t *testing.T) {
 		t.Fatalf("console lacks the generated password:\n%s", out)
 	}
 	pw := strings.Fields(out[i+len("with password "):])[0]
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("readyz: %v %v", resp, err)
+	// Ready once the stored monitors are scheduled, a moment after listening.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz never 200: %v %v", resp, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	resp.Body.Close()
 	if err := stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}

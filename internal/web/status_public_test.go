@@ -94,7 +94,7 @@ func TestStatusPagePublicView(t *testing.T) {
 		api := createMonitorAPI(t, e, fmt.Sprintf(`{"name":"api-internal-7","type":"http","url":%q,"interval":"1s","timeout":"900ms","description":"runs on db-prod-7.corp.internal"}`,
 			target.URL+"/s3cr3t-path?token=hunter2"))
 		dbm := createMonitorAPI(t, e, `{"name":"db-prod-7.corp.internal","type":"http","url":"http://db-prod-7.corp.internal.invalid:5432/","interval":"1s","timeout":"500ms","failure_threshold":1}`)
-		beat := createMonitorAPI(t, e, `{"name":"nightly-backup","type":"heartbeat","period":"1h"}`)
+		beat := createMonitorAPI(t, e, `{"name":"nightly-backup","type":"heartbeat","period":"1h","interval":"24h"}`)
 		waitUntil(t, "api up", func() bool { return monitorState(e, api) == "up" })
 		waitUntil(t, "database down", func() bool { return monitorState(e, dbm) == "down" })
 

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -39,7 +41,30 @@ type monitorPage struct {
 	NewestEvents       string
 	Results            []resultView
 	CanEdit            bool
+	// Maintenance lists the windows covering the monitor, open or to come;
+	// InMaintenance is the one keeping it in maintenance now.
+	Maintenance   []coveringWindow
+	InMaintenance *coveringWindow
+	// Heartbeat is set for heartbeat monitors: where and how to ping.
+	Heartbeat *heartbeatView
 }
+
+// heartbeatView is what a heartbeat monitor's page shows about its pings.
+type heartbeatView struct {
+	PingURL  string
+	Examples []fact
+	Pings    []pingRow
+}
+
+// pingRow is one received ping.
+type pingRow struct {
+	At                                 time.Time
+	Kind                               stateView
+	ExitCode, RunID, Source, FirstLine string
+}
+
+// pingsShown is how many of the latest pings a heartbeat's page lists.
+const pingsShown = 20
 
 // fact is one labelled value.
 type fact struct {
@@ -201,7 +226,70 @@ func (s *Server) monitorPage(w http.ResponseWriter, r *http.Request) {
 	for _, x := range res {
 		pg.Results = append(pg.Results, resultView{At: x.At, Status: checkStatusOf(x.Status), Latency: formatMeasure(x.LatencyMS, "ms"), Message: x.Message})
 	}
+	if pg.Maintenance, pg.InMaintenance, err = s.monitorWindows(r, m, now); err != nil {
+		s.serverError(w, r, SurfaceUI, err)
+		return
+	}
+	if m.Type == monitor.TypeHeartbeat {
+		if pg.Heartbeat, err = s.heartbeatOf(r, m.ID); err != nil {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
+	}
 	s.render(w, r, http.StatusOK, "monitor", s.newView(r, m.Name, "monitors", pg))
+}
+
+// heartbeatOf reads a heartbeat monitor's ping URL and latest pings, and
+// writes the curl lines a job needs, ready to paste.
+func (s *Server) heartbeatOf(r *http.Request, id int64) (*heartbeatView, error) {
+	key, err := s.opts.Monitors.PingKey(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	u := s.externalURL(r, "/ping/"+key)
+	hv := &heartbeatView{PingURL: u, Examples: []fact{
+		{Label: "The job succeeded", Value: "curl -fsS -m 10 --retry 3 " + u},
+		{Label: "The job started", Value: "curl -fsS -m 10 --retry 3 " + u + "/start"},
+		{Label: "The job failed", Value: "curl -fsS -m 10 --retry 3 " + u + "/fail"},
+		{Label: "Report the exit code (0 is success)", Value: "/usr/local/bin/backup.sh; curl -fsS -m 10 --retry 3 " + u + "/$?"},
+		{Label: "Exit code and the log's tail", Value: `out=$(/usr/local/bin/backup.sh 2>&1); curl -fsS -m 10 --retry 3 --data-raw "$out" ` + u + "/$?"},
+	}}
+	ps, err := s.opts.Monitors.Pings(r.Context(), id, pingsShown)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		row := pingRow{At: p.At, Kind: pingKindOf(p.Kind), RunID: echo(p.RunID), Source: echo(p.SourceAddr), FirstLine: firstLine(p.Body, 200)}
+		if p.ExitCode != nil {
+			row.ExitCode = strconv.Itoa(*p.ExitCode)
+		}
+		hv.Pings = append(hv.Pings, row)
+	}
+	return hv, nil
+}
+
+// pingKindOf is the look of a ping's kind: a word and a mark with the colour.
+func pingKindOf(k monitor.PingKind) stateView {
+	switch k {
+	case monitor.PingSuccess:
+		return stateView{string(k), "Success", "ok", "●"}
+	case monitor.PingStart:
+		return stateView{string(k), "Start", "info", "▶"}
+	case monitor.PingFail:
+		return stateView{string(k), "Fail", "down", "▼"}
+	}
+	return stateView{"unknown", "Unknown", "off", "?"}
+}
+
+// firstLine is the first line of a ping's body, cut to limit characters,
+// with what a job may send that a page should not carry replaced.
+func firstLine(body string, limit int) string {
+	line, _, _ := strings.Cut(body, "\n")
+	line = echo(strings.TrimRight(line, "\r"))
+	if utf8.RuneCountInString(line) > limit {
+		line = string([]rune(line)[:limit]) + "…"
+	}
+	return line
 }
 
 // latencyCharts draws the average and p95 latency of a range, wide and

@@ -6,7 +6,8 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 )
 
-// monitorUIRoutes are the monitoring pages: viewers read, operators change.
+// monitorUIRoutes are the monitoring pages, maintenance windows included:
+// viewers read, operators change.
 // Without a monitoring service (tests of other areas) there are none.
 func (s *Server) monitorUIRoutes() []Route {
 	if s.opts.Monitors == nil {
@@ -25,5 +26,11 @@ func (s *Server) monitorUIRoutes() []Route {
 		ui("POST", "/monitors/{id}/pause", auth.RoleOperator, s.pauseMonitor(true)),
 		ui("POST", "/monitors/{id}/resume", auth.RoleOperator, s.pauseMonitor(false)),
 		ui("POST", "/monitors/{id}/delete", auth.RoleOperator, s.deleteMonitor),
+		ui("GET", "/maintenance", auth.RoleViewer, s.maintenancePage),
+		ui("GET", "/maintenance/new", auth.RoleOperator, s.newMaintenancePage),
+		ui("POST", "/maintenance/new", auth.RoleOperator, s.createMaintenance),
+		ui("GET", "/maintenance/{id}", auth.RoleOperator, s.editMaintenancePage),
+		ui("POST", "/maintenance/{id}", auth.RoleOperator, s.updateMaintenance),
+		ui("POST", "/maintenance/{id}/delete", auth.RoleOperator, s.deleteMaintenance),
 	}
 }
