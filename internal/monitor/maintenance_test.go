@@ -117,12 +117,13 @@ func TestMaintenanceSilencesAlerts(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "down after the window", func() bool { return state() == StateDown })
-		mu.Lock()
-		last := changes[len(changes)-1]
-		mu.Unlock()
-		if last.From != StateMaintenance || last.To != StateDown {
-			t.Fatalf("last change %+v, want maintenance -> down", last)
-		}
+		// The change is handed over right after its commit.
+		waitFor(t, "maintenance -> down handed to alerting", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			last := changes[len(changes)-1]
+			return last.From == StateMaintenance && last.To == StateDown
+		})
 		if ws, _ := s.Windows(ctx); len(ws) != 0 {
 			t.Fatalf("windows after delete: %d", len(ws))
 		}

@@ -262,6 +262,8 @@ func TestServiceRunsChecksAndTracksState(t *testing.T) {
 		if err != nil || len(ev) != 3 || ev[2].To != StateUp || ev[1].To != StateDown || ev[0].To != StateUp {
 			t.Fatalf("events %+v %v", ev, err)
 		}
+		// Changes are handed over right after their commit.
+		waitFor(t, "three changes handed over", func() bool { mu.Lock(); defer mu.Unlock(); return len(changes) >= 3 })
 		mu.Lock()
 		if len(changes) != 3 || changes[1].To != StateDown || changes[1].Monitor.Name != "db1" {
 			t.Fatalf("changes %+v", changes)

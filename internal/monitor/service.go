@@ -166,6 +166,7 @@ type resultRow struct {
 func (s *Service) record(ctx context.Context, rt *runtime, res probe.Result, wait bool) {
 	at := s.now().UTC()
 	res.Message = clip(res.Message, 500)
+	res.Metrics = withPhases(res)
 	rt.mu.Lock()
 	if rt.removed {
 		rt.mu.Unlock()
@@ -465,3 +466,19 @@ func (s *Service) TestNow(ctx context.Context, def Definition) (Monitor, probe.R
 
 // Started is closed once Run has scheduled the stored monitors.
 func (s *Service) Started() <-chan struct{} { return s.started }
+
+// withPhases adds the latency split (DNS, connect, TLS, first byte) to the
+// metrics the result is stored with, so each check's phases are kept as
+// series like any other measured value.
+func withPhases(res probe.Result) []probe.Metric {
+	out := res.Metrics
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+	}{{"phase_dns", res.Phases.DNS}, {"phase_connect", res.Phases.Connect}, {"phase_tls", res.Phases.TLS}, {"phase_first_byte", res.Phases.FirstByte}} {
+		if p.d > 0 {
+			out = append(out, probe.Metric{Name: p.name, Value: p.d.Seconds(), Unit: "s"})
+		}
+	}
+	return out
+}

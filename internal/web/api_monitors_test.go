@@ -63,6 +63,10 @@ func TestMonitorLifecycleThroughAPI(t *testing.T) {
 		if body := readBody(t, e.do("GET", path+"/results?limit=2", auth.RoleViewer, "")); !strings.Contains(body, `"next_before"`) {
 			t.Fatalf("results: %s", body)
 		}
+		// Each check's latency split and HTTP status are kept as series.
+		if body := readBody(t, e.do("GET", path+"/metrics", auth.RoleViewer, "")); !strings.Contains(body, `"phase_connect"`) || !strings.Contains(body, `"http_status"`) {
+			t.Fatalf("metrics: %.500s", body)
+		}
 		// Filters and PATCH.
 		if body := readBody(t, e.do("GET", "/api/v1/monitors?tag=prod&state=up", auth.RoleViewer, "")); !strings.Contains(body, `"web"`) {
 			t.Fatalf("filtered list: %s", body)
