@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,8 +215,16 @@ func startService(t *testing.T, db *store.DB, f *factory, onChange func(Change))
 	<-s.Started()
 	stop := func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			// A hang here is a bug; show where every goroutine waits.
+			var b strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+			t.Fatalf("Run did not return within 60s of cancel:\n%s", b.String())
 		}
 	}
 	t.Cleanup(func() {
@@ -231,7 +240,20 @@ func startService(t *testing.T, db *store.DB, f *factory, onChange func(Change))
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
+	for {
+		ok := make(chan bool, 1)
+		go func() { ok <- cond() }()
+		select {
+		case v := <-ok:
+			if v {
+				return
+			}
+		case <-time.After(60 * time.Second):
+			// A condition that never returns (a blocked query) is a hang.
+			var b strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+			t.Fatalf("checking %s blocked for 60s:\n%s", what, b.String())
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
