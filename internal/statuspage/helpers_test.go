@@ -27,7 +27,7 @@ func newFixture(t testing.TB, db *store.DB) *fixture {
 	f := &fixture{t: t, db: db, now: time.Date(2026, 3, 10, 12, 40, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
 	f.mons = monitor.NewService(db, monitor.Options{Checks: probe.New, Now: clock})
-	f.sp = NewService(db, Options{Now: clock})
+	f.sp = NewService(db, Options{Now: clock, Uptime: f.mons})
 	return f
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
@@ -18,12 +19,25 @@ import (
 type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Uptime answers the daily and windowed uptime of many monitors at
+	// once; the monitor service does. Pages show no uptime without it.
+	Uptime UptimeSource
 }
+
+// UptimeSource is the part of the monitor service a page needs: its
+// batched uptime queries, so uptime is counted in one place.
+type UptimeSource interface {
+	DailyUptimeMany(ctx context.Context, ids []int64, days int, now time.Time) (map[int64][]monitor.Uptime, error)
+	UptimeMany(ctx context.Context, ids []int64, from, to time.Time) (map[int64]monitor.Uptime, error)
+}
+
+var _ UptimeSource = (*monitor.Service)(nil)
 
 // Service stores status pages and answers what they show.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
+	db     *store.DB
+	now    func() time.Time
+	uptime UptimeSource
 }
 
 // NewService returns a Service on db.
@@ -31,7 +45,7 @@ func NewService(db *store.DB, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{db: db, now: opts.Now}
+	return &Service{db: db, now: opts.Now, uptime: opts.Uptime}
 }
 
 const pageCols = `id, slug, title, description, public, created_at, updated_at`

@@ -107,8 +107,9 @@ func (v View) Find(name string) (MonitorView, bool) {
 }
 
 // ViewBySlug reads what the page at slug shows now: the page, its monitors'
-// states, and their daily and windowed uptime, in five queries whatever
-// the number of monitors. An unknown slug is store.ErrNotFound.
+// states, and their daily and windowed uptime through the monitor service's
+// batched queries, a fixed number whatever the number of monitors. An
+// unknown slug is store.ErrNotFound.
 func (s *Service) ViewBySlug(ctx context.Context, slug string) (View, error) {
 	now := s.now().UTC()
 	var v View

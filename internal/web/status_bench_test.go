@@ -67,7 +67,7 @@ func BenchmarkStatusPage50(b *testing.B) {
 			e := bigStatusPage(b, eng.open(b), 50)
 			// The handlers of the server's own table are closures; a second
 			// set on the same server lets the benchmark empty the cache.
-			sp := &statusPages{s: e.srv, pages: statuspage.NewService(e.db, statuspage.Options{}), cache: newStatusCache(statusCacheTTL, statusCacheSize, time.Now)}
+			sp := &statusPages{s: e.srv, pages: statuspage.NewService(e.db, statuspage.Options{Uptime: e.mons}), cache: newStatusCache(statusCacheTTL, statusCacheSize, time.Now)}
 			gz := false
 			serve := func() int {
 				rec := httptest.NewRecorder()

@@ -139,7 +139,7 @@ func TestPrivatePageNotReadForAnonymous(t *testing.T) {
 	e := newTestEnv(t)
 	id := createMonitorAPI(t, e, `{"name":"m1","type":"heartbeat","period":"1h"}`)
 	createStatusPageAPI(t, e, fmt.Sprintf(`{"slug":"secret","title":"Secret","public":false,"monitors":[{"monitor_id":%d}]}`, id))
-	sp := &statusPages{s: e.srv, pages: statuspage.NewService(e.db, statuspage.Options{}), cache: newStatusCache(statusCacheTTL, statusCacheSize, time.Now)}
+	sp := &statusPages{s: e.srv, pages: statuspage.NewService(e.db, statuspage.Options{Uptime: e.mons}), cache: newStatusCache(statusCacheTTL, statusCacheSize, time.Now)}
 	serve := func(ctx context.Context) int {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/status/secret", nil).WithContext(ctx)

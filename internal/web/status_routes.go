@@ -26,7 +26,7 @@ func (s *Server) statusPageRoutes() []Route {
 	}
 	h := &statusPages{
 		s:     s,
-		pages: statuspage.NewService(s.db, statuspage.Options{}),
+		pages: statuspage.NewService(s.db, statuspage.Options{Uptime: s.opts.Monitors}),
 		cache: newStatusCache(statusCacheTTL, statusCacheSize, time.Now),
 	}
 	api := func(method, path string, role auth.Role, fn http.HandlerFunc) Route {
