@@ -205,3 +205,11 @@ func (c *capture) requests() []captured {
 	defer c.mu.Unlock()
 	return append([]captured(nil), c.got...)
 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
