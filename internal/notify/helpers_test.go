@@ -9,12 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/store"
+	"github.com/opsdeck/opsdeck/internal/store/storetest"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
 
@@ -213,3 +215,5 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+func pgAvailable() bool { return os.Getenv(storetest.EnvPostgres) != "" }

@@ -46,6 +46,8 @@ type Service struct {
 	env   env
 	wake  chan struct{}
 	stats *stats
+	// finished writes delivery outcomes in group commits.
+	finished *store.Batcher[*finishReq]
 }
 
 // NewService returns a Service; call Run to start delivering.
@@ -87,6 +89,7 @@ func NewService(db *store.DB, opts Options) *Service {
 	s := &Service{db: db, opts: opts, log: opts.Logger, now: opts.Now, env: env{http: hc, now: opts.Now},
 		wake: make(chan struct{}, 1)}
 	s.stats = newStats(s)
+	s.finished = store.NewBatcher(db, store.BatchOptions{MaxItems: 200}, s.writeOutcomes)
 	return s
 }
 
