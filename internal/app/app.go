@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
+	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
 )
@@ -132,10 +133,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
+	notes := notify.NewService(db, notify.Options{Logger: log, Concurrency: cfg.Notify.Concurrency, MaxAttempts: cfg.Notify.MaxAttempts,
+		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax})
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Collectors: mons.Collectors()})
+		Monitors: mons, Notify: notes, Collectors: append(mons.Collectors(), notes.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -190,6 +194,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := notes.Run(workCtx); err != nil {
+			log.Error("notifications stopped", "err", err)
 		}
 	})
 

@@ -43,6 +43,8 @@ type Config struct {
 	Auth AuthConfig
 	// Monitoring tunes the check scheduler and how long history is kept.
 	Monitoring MonitoringConfig
+	// Notify tunes the notification outbox's worker.
+	Notify NotifyConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -82,6 +84,13 @@ type MonitoringConfig struct {
 	RawRetention, MinuteRetention, HourRetention time.Duration
 }
 
+// NotifyConfig holds the notification worker's concurrency, retry backoff
+// and when it gives up.
+type NotifyConfig struct {
+	Concurrency, MaxAttempts        int
+	MaxAge, BackoffBase, BackoffMax time.Duration
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -107,6 +116,13 @@ func Default() Config {
 			RawRetention:    7 * 24 * time.Hour,
 			MinuteRetention: 30 * 24 * time.Hour,
 			HourRetention:   400 * 24 * time.Hour,
+		},
+		Notify: NotifyConfig{
+			Concurrency: 8,
+			MaxAttempts: 10,
+			MaxAge:      24 * time.Hour,
+			BackoffBase: 15 * time.Second,
+			BackoffMax:  15 * time.Minute,
 		},
 	}
 }

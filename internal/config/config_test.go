@@ -60,6 +60,7 @@ func TestDefault(t *testing.T) {
 			LoginFailureWindow: 15 * time.Minute, TokenCacheTTL: 30 * time.Second,
 		},
 		Monitoring: MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
+		Notify:     NotifyConfig{Concurrency: 8, MaxAttempts: 10, MaxAge: 24 * time.Hour, BackoffBase: 15 * time.Second, BackoffMax: 15 * time.Minute},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -133,6 +134,7 @@ auth:
 						LoginFailureWindow: time.Hour, TokenCacheTTL: 0,
 					},
 					Monitoring: Default().Monitoring,
+					Notify:     Default().Notify,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

@@ -43,6 +43,11 @@ func settings() []setting {
 		{"monitoring.raw_retention", func(c *Config) any { return &c.Monitoring.RawRetention }},
 		{"monitoring.minute_retention", func(c *Config) any { return &c.Monitoring.MinuteRetention }},
 		{"monitoring.hour_retention", func(c *Config) any { return &c.Monitoring.HourRetention }},
+		{"notify.concurrency", func(c *Config) any { return &c.Notify.Concurrency }},
+		{"notify.max_attempts", func(c *Config) any { return &c.Notify.MaxAttempts }},
+		{"notify.max_age", func(c *Config) any { return &c.Notify.MaxAge }},
+		{"notify.backoff_base", func(c *Config) any { return &c.Notify.BackoffBase }},
+		{"notify.backoff_max", func(c *Config) any { return &c.Notify.BackoffMax }},
 	}
 }
 

@@ -83,6 +83,7 @@ func (l *loader) validate() {
 	if d := c.Auth.TokenCacheTTL; d < 0 || d > maxTokenCache {
 		check("auth.token_cache_ttl", fmt.Sprintf("%s is out of range; must be between 0 (no cache) and %s", d, maxTokenCache))
 	}
+	c.validateNotify(check)
 	if n := c.Monitoring.Concurrency; n < 1 || n > 10000 {
 		check("monitoring.concurrency", fmt.Sprintf("%d is out of range; must be from 1 to 10000", n))
 	}
@@ -99,6 +100,25 @@ func (l *loader) validate() {
 		if r.d < r.floor || r.d > 10*366*24*time.Hour {
 			check(r.key, fmt.Sprintf("%s is out of range; must be from %s to 10 years (write days as hours, e.g. 168h)", r.d, r.floor))
 		}
+	}
+}
+
+// validateNotify checks the notification worker's settings.
+func (c *Config) validateNotify(check func(field, msg string)) {
+	if n := c.Notify.Concurrency; n < 1 || n > 1000 {
+		check("notify.concurrency", fmt.Sprintf("%d is out of range; must be from 1 to 1000", n))
+	}
+	if n := c.Notify.MaxAttempts; n < 1 || n > 1000 {
+		check("notify.max_attempts", fmt.Sprintf("%d is out of range; must be from 1 to 1000", n))
+	}
+	if d := c.Notify.MaxAge; d < time.Minute || d > 30*24*time.Hour {
+		check("notify.max_age", fmt.Sprintf("%s is out of range; must be from 1m to 720h (30 days)", d))
+	}
+	if d := c.Notify.BackoffBase; d < 100*time.Millisecond || d > time.Hour {
+		check("notify.backoff_base", fmt.Sprintf("%s is out of range; must be from 100ms to 1h", d))
+	}
+	if d := c.Notify.BackoffMax; d < c.Notify.BackoffBase || d > 24*time.Hour {
+		check("notify.backoff_max", fmt.Sprintf("%s is out of range; must be from notify.backoff_base (%s) to 24h", d, c.Notify.BackoffBase))
 	}
 }
 

@@ -35,6 +35,8 @@ var navigation = []struct {
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
+	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
+	{navLink{"/account/notifications", "My notifications", "my-notifications"}, auth.RoleRequester},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -44,18 +46,26 @@ var navigation = []struct {
 // (?notice=CODE). Only these fixed texts can appear, so a crafted link cannot
 // put words of its own on an opsdeck page.
 var notices = map[string]string{
-	"password-changed":    "Your password was changed.",
-	"user-created":        "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
-	"user-saved":          "The user was saved.",
-	"token-revoked":       "The token was revoked; requests using it are refused from now on.",
-	"monitor-created":     "The monitor was added. Its first check runs within its interval; this page shows the result.",
-	"monitor-saved":       "The monitor was saved.",
-	"monitor-paused":      "The monitor is paused: no checks run and no alerts go out until you resume it.",
-	"monitor-resumed":     "The monitor was resumed; its next check decides its state.",
-	"monitor-deleted":     "The monitor and its history were deleted.",
-	"maintenance-created": "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
-	"maintenance-saved":   "The maintenance window was saved.",
-	"maintenance-deleted": "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
+	"password-changed":     "Your password was changed.",
+	"user-created":         "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
+	"user-saved":           "The user was saved.",
+	"token-revoked":        "The token was revoked; requests using it are refused from now on.",
+	"monitor-created":      "The monitor was added. Its first check runs within its interval; this page shows the result.",
+	"monitor-saved":        "The monitor was saved.",
+	"monitor-paused":       "The monitor is paused: no checks run and no alerts go out until you resume it.",
+	"monitor-resumed":      "The monitor was resumed; its next check decides its state.",
+	"monitor-deleted":      "The monitor and its history were deleted.",
+	"maintenance-created":  "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
+	"maintenance-saved":    "The maintenance window was saved.",
+	"maintenance-deleted":  "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
+	"channel-created":      "The channel was added. Send a test below to check it, then people can add their addresses on it under My notifications.",
+	"channel-saved":        "The channel was saved.",
+	"channel-deleted":      "The channel was deleted, with the contact methods and rules on it.",
+	"method-added":         "The contact method was added. Send a test to check it reaches you.",
+	"method-deleted":       "The contact method and its rules were deleted.",
+	"rule-added":           "The rule was added.",
+	"rule-deleted":         "The rule was deleted.",
+	"notification-retried": "The notification is due now; the worker sends it within a second.",
 }
 
 // newView fills the layout's parts for the caller of r.
@@ -67,6 +77,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 			for _, n := range navigation {
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
+				}
+				if (n.link.Section == "notifications" || n.link.Section == "my-notifications") && s.opts.Notify == nil {
+					continue
 				}
 				if p.Role.Allows(n.role) {
 					v.Nav = append(v.Nav, n.link)
