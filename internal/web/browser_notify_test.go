@@ -64,7 +64,8 @@ func TestBrowserNotificationsJourney(t *testing.T) {
 	}
 
 	step(t, ctx, "add my contact method and a rule",
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/account/notifications"]`)),
+		chromedp.Click(chromedp.CSS(`details.account summary`)),
+		chromedp.Click(chromedp.CSS(`.account-menu a[href="/account/notifications"]`)),
 		chromedp.WaitVisible(chromedp.ID("f-channel_id")),
 		chromedp.SendKeys(chromedp.ID("f-label"), "pager webhook"),
 		chromedp.Click(chromedp.CSS(`form.method-form button[type="submit"]`)),

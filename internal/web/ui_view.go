@@ -36,7 +36,6 @@ var navigation = []struct {
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
 	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
-	{navLink{"/account/notifications", "My notifications", "my-notifications"}, auth.RoleRequester},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -78,7 +77,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
 				}
-				if (n.link.Section == "notifications" || n.link.Section == "my-notifications") && s.opts.Notify == nil {
+				if n.link.Section == "notifications" && s.opts.Notify == nil {
 					continue
 				}
 				if p.Role.Allows(n.role) {
