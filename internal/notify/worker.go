@@ -259,12 +259,12 @@ func (s *Service) backoff(attempt int) time.Duration {
 // finishReq is one attempt's outcome on its way to the database; applied
 // is set by the batch that writes it.
 type finishReq struct {
-	id, attempt int
-	rowID       int64
-	status      Status
-	errText     string
-	at, next    time.Time
-	applied     bool
+	attempt  int
+	rowID    int64
+	status   Status
+	errText  string
+	at, next time.Time
+	applied  bool
 }
 
 // finish records an attempt's outcome. Outcomes are written in batches
