@@ -13,7 +13,9 @@ import (
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
 
-func fieldErrorf(field, format string, args ...any) error { return valid.Errorf(field, format, args...) }
+func fieldErrorf(field, format string, args ...any) error {
+	return valid.Errorf(field, format, args...)
+}
 
 const scheduleCols = `id, name, description, time_zone, layers, created_at, updated_at`
 
