@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
+	"github.com/opsdeck/opsdeck/internal/oncall"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
 )
@@ -132,10 +133,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
+	// Pager is wired to notifications and the incident timeline by the
+	// incident pipeline; until then escalation steps are logged.
+	onCall := oncall.NewService(db, oncall.Options{Logger: log})
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Collectors: mons.Collectors()})
+		Monitors: mons, Collectors: mons.Collectors(), OnCall: onCall})
 	if err != nil {
 		return err
 	}
@@ -190,6 +195,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := onCall.Run(workCtx); err != nil {
+			log.Error("escalation engine stopped", "err", err)
 		}
 	})
 

@@ -83,3 +83,19 @@ func resolve(w civil, loc *time.Location) time.Time {
 	}
 	return start.In(loc)
 }
+
+// StartOfDay is the first instant of a calendar date in loc: midnight, or
+// when midnight is skipped by a DST change (as in America/Santiago), the
+// instant the clocks jump to.
+func StartOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	return resolve(civilDate(y, m, d, 0), loc)
+}
+
+// InZone reads the wall-clock fields of wall (its own zone ignored) as a
+// time in loc, with the hand-off rules: a skipped time means the instant
+// the clocks jump, a repeated one its first occurrence. Forms that take a
+// local date and time use it.
+func InZone(wall time.Time, loc *time.Location) time.Time {
+	y, m, d := wall.Date()
+	return resolve(time.Date(y, m, d, wall.Hour(), wall.Minute(), wall.Second(), 0, time.UTC), loc)
+}
