@@ -116,7 +116,8 @@ func (s *Schedule) LayerShifts(i int, from, to time.Time) []Shift {
 // Shifts computes the final shifts for [from, to): at every moment the
 // newest override covering it, else the highest layer with someone on
 // shift, else nobody (no shift). Neighbouring pieces with the same user and
-// source are joined. overrides may hold any of the schedule's overrides.
+// source are joined; times are in the schedule's zone. overrides may hold
+// any of the schedule's overrides.
 func (s *Schedule) Shifts(overrides []Override, from, to time.Time) []Shift {
 	if !from.Before(to) {
 		return nil
@@ -142,6 +143,7 @@ func (s *Schedule) Shifts(overrides []Override, from, to time.Time) []Shift {
 	bounds = slices.CompactFunc(bounds, func(a, b time.Time) bool { return a.Equal(b) })
 
 	cursor := make([]int, len(layers))
+	loc := s.Location()
 	var out []Shift
 	for bi := 0; bi+1 < len(bounds); bi++ {
 		at, end := bounds[bi], bounds[bi+1]
@@ -149,10 +151,10 @@ func (s *Schedule) Shifts(overrides []Override, from, to time.Time) []Shift {
 		if !ok {
 			continue
 		}
-		piece.Start, piece.End = at, end
+		piece.Start, piece.End = at.In(loc), end.In(loc)
 		if n := len(out); n > 0 && out[n-1].End.Equal(at) && out[n-1].UserID == piece.UserID &&
 			out[n-1].Layer == piece.Layer && out[n-1].OverrideID == piece.OverrideID {
-			out[n-1].End = end
+			out[n-1].End = end.In(loc)
 			continue
 		}
 		out = append(out, piece)

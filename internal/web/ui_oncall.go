@@ -256,7 +256,7 @@ func (s *Server) renderSchedule(w http.ResponseWriter, r *http.Request, status i
 		s.serverError(w, r, SurfaceUI, err)
 		return
 	}
-	ovs, err := s.opts.OnCall.Overrides(ctx, sc.ID, now, now.Add(oncall.MaxShiftWindow))
+	ovs, err := s.opts.OnCall.Overrides(ctx, sc.ID, now, now.AddDate(100, 0, 0)) // every current and future one
 	if err != nil {
 		s.serverError(w, r, SurfaceUI, err)
 		return

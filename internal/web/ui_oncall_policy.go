@@ -76,7 +76,7 @@ func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request) {
 			for _, t := range l.Targets {
 				ts = append(ts, targetText(t, names, scn))
 			}
-			row.Levels = append(row.Levels, fmt.Sprintf("%s, then %d min", strings.Join(ts, " + "), l.DelayMinutes))
+			row.Levels = append(row.Levels, fmt.Sprintf("%s, then %d min", strings.Join(ts, " and "), l.DelayMinutes))
 		}
 		d.Policies = append(d.Policies, row)
 	}
