@@ -271,6 +271,9 @@ type OnCall struct {
 	TimeZone     string `json:"time_zone"`
 	Current      *Shift `json:"current"`
 	Next         *Shift `json:"next"`
+	// Horizon is how far the answer looked: a Current ending at Horizon
+	// goes on at least that long.
+	Horizon time.Time `json:"horizon"`
 }
 
 // onCallLookAhead is how far ahead OnCallNow looks for the end of the
@@ -288,7 +291,7 @@ func (s *Service) OnCall(ctx context.Context, scheduleID int64, t time.Time) (On
 }
 
 func (s *Service) onCallOf(ctx context.Context, sc *Schedule, t time.Time) (OnCall, error) {
-	oc := OnCall{ScheduleID: sc.ID, ScheduleName: sc.Name, TimeZone: sc.TimeZone}
+	oc := OnCall{ScheduleID: sc.ID, ScheduleName: sc.Name, TimeZone: sc.TimeZone, Horizon: t.Add(onCallLookAhead).In(sc.Location())}
 	ovs, err := s.Overrides(ctx, sc.ID, t, t.Add(onCallLookAhead))
 	if err != nil {
 		return oc, err

@@ -60,6 +60,9 @@ func onCallRowOf(names map[int64]string, oc oncall.OnCall, loc *time.Location) o
 	if c := oc.Current; c != nil {
 		row.User, row.Since, row.Until = userName(names, c.UserID), c.Start, c.End
 		row.UntilLocal = c.End.In(loc).Format("Mon 2 Jan 15:04 MST")
+		if !c.End.Before(oc.Horizon) {
+			row.UntilLocal = "beyond " + c.End.In(loc).Format("Mon 2 Jan") // no hand-off within the look-ahead
+		}
 	}
 	if n := oc.Next; n != nil {
 		row.HasNext, row.NextUser, row.Next = true, userName(names, n.UserID), n.Start
