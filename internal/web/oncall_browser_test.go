@@ -51,6 +51,9 @@ func TestBrowserOnCallJourney(t *testing.T) {
 		chromedp.SetValue(css(`[name="layers[0].rotation"]`), "daily"),
 		chromedp.SetValue(css(`[name="layers[0].start_date"]`), "2026-01-01"),
 		chromedp.SendKeys(css(`[name="layers[0].participants"]`), op.Username),
+	)
+	capture(t, ctx, "oncall-schedule-form")
+	step(t, ctx, "save the layer",
 		chromedp.Click(css(`.schedule-form button[type="submit"]`)),
 		chromedp.WaitVisible(css("#oncall-now")),
 	)

@@ -3,6 +3,8 @@ package web
 import (
 	"strings"
 	"testing"
+
+	"github.com/opsdeck/opsdeck/internal/oncall"
 )
 
 // FuzzParseRestrictions feeds the schedule editor's restriction text
@@ -25,4 +27,14 @@ func FuzzParseRestrictions(f *testing.F) {
 			t.Fatalf("round trip changed %q: %q → %q", s, restrictionsText(rs), restrictionsText(again))
 		}
 	})
+}
+
+// TestCommonZonesLoad keeps the time-zone picker's list to names this
+// Go's zone database knows, since the server validates with LoadLocation.
+func TestCommonZonesLoad(t *testing.T) {
+	for _, z := range commonZones {
+		if _, err := oncall.LoadZone("time_zone", z); err != nil {
+			t.Errorf("%s: %v", z, err)
+		}
+	}
 }
