@@ -38,6 +38,7 @@ func (s *Server) oncallRoutes() []Route {
 		api("GET", "/api/v1/escalation-policies/{id}", auth.RoleViewer, s.apiGetPolicy),
 		api("PUT", "/api/v1/escalation-policies/{id}", auth.RoleAdmin, s.apiSavePolicy),
 		api("DELETE", "/api/v1/escalation-policies/{id}", auth.RoleAdmin, s.apiDeletePolicy),
+		api("GET", "/api/v1/escalations/{id}", auth.RoleViewer, s.apiGetEscalation),
 	}
 	return append(rs, s.oncallUIRoutes()...)
 }
@@ -401,4 +402,20 @@ func (s *Server) apiDeletePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiGetEscalation shows where an incident is in its escalation policy
+// ({id} is the incident's id).
+func (s *Server) apiGetEscalation(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	e, err := s.opts.OnCall.Escalation(r.Context(), id)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
 }

@@ -130,6 +130,21 @@ func testOnCallAPI(t *testing.T, e *testEnv) {
 	if len(pols.Data) != 1 || pols.Data[0].Name != "Default" || pols.NextCursor != "" {
 		t.Fatalf("policies: %+v", pols)
 	}
+	// An escalation started by the incident pipeline is visible.
+	if resp := e.do("GET", "/api/v1/escalations/77", auth.RoleViewer, ""); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("escalation before start: %d", resp.StatusCode)
+	}
+	var polID int64
+	if err := e.db.R.QueryRow(`SELECT id FROM escalation_policies WHERE name = 'Default'`).Scan(&polID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.oncall.Start(t.Context(), e.db.W, 77, polID); err != nil {
+		t.Fatal(err)
+	}
+	resp = e.do("GET", "/api/v1/escalations/77", auth.RoleViewer, "")
+	if b := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(b, `"state":"active"`) || !strings.Contains(b, `"level":1`) {
+		t.Fatalf("escalation: %d %s", resp.StatusCode, b)
+	}
 	if resp := e.do("DELETE", path, auth.RoleOperator, ""); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete schedule: %d", resp.StatusCode)
 	}
