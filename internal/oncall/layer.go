@@ -195,8 +195,8 @@ func (l *Layer) firstTurn(from time.Time, loc *time.Location) int64 {
 // shifts returns the layer's own shifts overlapping [from, to), clipped to
 // it, in order. layer is the layer's 1-based position for Shift.Layer.
 func (l *Layer) shifts(loc *time.Location, layer int, from, to time.Time) []Shift {
-	if len(l.Participants) == 0 || !from.Before(to) {
-		return nil
+	if len(l.Participants) == 0 || !from.Before(to) || (l.stepDays <= 0 && l.stepHours <= 0) {
+		return nil // empty, or not prepared (a stored layer that no longer validates)
 	}
 	var out []Shift
 	n := int64(len(l.Participants))

@@ -294,6 +294,19 @@ func TestLayersAndOverrides(t *testing.T) {
 	}
 }
 
+func TestUnpreparedLayerHasNoShifts(t *testing.T) {
+	// A stored schedule that no longer validates (its zone left the zone
+	// database) is scanned without Prepare succeeding: it must compute
+	// nothing rather than loop.
+	s := Schedule{Name: "x", TimeZone: "Gone/Zone", Layers: []Layer{{Rotation: RotationDaily, Handoff: "09:00", StartDate: "2026-01-01", Participants: []int64{1}}}}
+	if err := s.Prepare(); err == nil {
+		t.Fatal("unknown zone accepted")
+	}
+	if got := s.Shifts(nil, time.Now(), time.Now().Add(48*time.Hour)); len(got) != 0 {
+		t.Fatalf("shifts from an unprepared layer: %v", got)
+	}
+}
+
 func TestSchedulePrepareNamesField(t *testing.T) {
 	ok := Layer{Rotation: RotationDaily, Handoff: "09:00", StartDate: "2026-01-01", Participants: []int64{1}}
 	mod := func(f func(l *Layer)) Layer { l := ok; l.Participants = []int64{1}; f(&l); return l }

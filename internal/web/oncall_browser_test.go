@@ -86,4 +86,7 @@ func TestBrowserOnCallJourney(t *testing.T) {
 		t.Fatalf("overview row: %q", row)
 	}
 	capture(t, ctx, "oncall-overview-desktop")
+	screenshot(t, ctx, base+"/oncall", "oncall-overview-phone", 390, 844, false)
+	screenshot(t, ctx, base+"/oncall/schedules/1?view=month", "oncall-month-desktop-dark", 1280, 900, true)
+	screenshot(t, ctx, base+"/oncall/schedules/1", "oncall-schedule-phone", 390, 844, false)
 }
