@@ -26,5 +26,8 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzLoadFiles -fuzztime 30s ./internal/monitor/
 	go test -run '^$$' -fuzz FuzzParseSettings -fuzztime 30s ./internal/notify/
 	go test -run '^$$' -fuzz FuzzCheckKeyAndMessage -fuzztime 30s ./internal/notify/
+	go test -run '^$$' -fuzz FuzzLayerShifts -fuzztime 30s ./internal/oncall/
+	go test -run '^$$' -fuzz FuzzSchedulePrepare -fuzztime 30s ./internal/oncall/
+	go test -run '^$$' -fuzz FuzzParseRestrictions -fuzztime 30s ./internal/web/
 	for f in FuzzParsePerfdata FuzzParseRange FuzzNewHTTP FuzzNewTCP FuzzNewTLS FuzzNewDNS FuzzNewPing FuzzNewNagios; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done

@@ -24,6 +24,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
+	"github.com/opsdeck/opsdeck/internal/oncall"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
 )
@@ -135,11 +136,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 
 	notes := notify.NewService(db, notify.Options{Logger: log, Concurrency: cfg.Notify.Concurrency, MaxAttempts: cfg.Notify.MaxAttempts,
 		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax})
+	// Pager is wired to notifications and the incident timeline by the
+	// incident pipeline; until then escalation steps are logged.
+	onCall := oncall.NewService(db, oncall.Options{Logger: log})
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, Collectors: append(mons.Collectors(), notes.Collectors()...)})
+		Monitors: mons, Notify: notes, OnCall: onCall, Collectors: append(mons.Collectors(), notes.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -199,6 +203,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() {
 		if err := notes.Run(workCtx); err != nil {
 			log.Error("notifications stopped", "err", err)
+		}
+	})
+	wg.Go(func() {
+		if err := onCall.Run(workCtx); err != nil {
+			log.Error("escalation engine stopped", "err", err)
 		}
 	})
 

@@ -42,13 +42,6 @@ func (h *hookReceiver) count() int {
 	return len(h.keys)
 }
 
-func decodeInto(t *testing.T, resp *http.Response, v any) {
-	t.Helper()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("decode: %v", err)
-	}
-}
-
 func TestNotificationChannelsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newTestEnvOn(t, db)

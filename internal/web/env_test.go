@@ -14,6 +14,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
+	"github.com/opsdeck/opsdeck/internal/oncall"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
 )
@@ -26,6 +27,7 @@ type testEnv struct {
 	auth   *auth.Service
 	mons   *monitor.Service
 	notify *notify.Service
+	oncall *oncall.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -53,13 +55,14 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	notifyDone := make(chan struct{})
 	go func() { _ = ns.Run(runCtx); close(notifyDone) }()
 	t.Cleanup(func() { cancel(); <-notifyDone })
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, Collectors: mons.Collectors()})
+	oc := oncall.NewService(db, oncall.Options{Logger: log})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

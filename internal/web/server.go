@@ -14,6 +14,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
+	"github.com/opsdeck/opsdeck/internal/oncall"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -38,6 +39,9 @@ type Options struct {
 	Monitors *monitor.Service
 	// Notify is the notification service; nil leaves its routes out.
 	Notify *notify.Service
+	// OnCall is the schedules and escalation service; nil leaves its
+	// routes out.
+	OnCall *oncall.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

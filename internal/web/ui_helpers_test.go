@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/http/cookiejar"
@@ -129,3 +130,11 @@ func (p loaded) fieldError(field string) string {
 }
 
 func (p loaded) location() string { return p.header.Get("Location") }
+
+// decodeInto decodes a JSON response body into v or fails the test.
+func decodeInto(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+}

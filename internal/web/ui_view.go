@@ -36,6 +36,7 @@ var navigation = []struct {
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
 	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
+	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -65,6 +66,14 @@ var notices = map[string]string{
 	"rule-added":           "The rule was added.",
 	"rule-deleted":         "The rule was deleted.",
 	"notification-retried": "The notification is due now; the worker sends it within a second.",
+	"schedule-created":     "The schedule was created. Add a layer with participants to put someone on call.",
+	"schedule-saved":       "The schedule was saved; the calendar shows the new shifts.",
+	"schedule-deleted":     "The schedule was deleted. Escalation policies that named it page nobody for it now; edit them.",
+	"override-added":       "The override was added; it beats every layer for its time.",
+	"override-deleted":     "The override was deleted; the layers decide who is on call for its time again.",
+	"policy-created":       "The escalation policy was created. Point services at it to page its levels.",
+	"policy-saved":         "The escalation policy was saved; running escalations use it from their next step.",
+	"policy-deleted":       "The escalation policy was deleted; incidents escalating on it stop at their next step with a note.",
 }
 
 // newView fills the layout's parts for the caller of r.
@@ -77,7 +86,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
 				}
-				if n.link.Section == "notifications" && s.opts.Notify == nil {
+				if (n.link.Section == "notifications" && s.opts.Notify == nil) || (n.link.Section == "oncall" && s.opts.OnCall == nil) {
 					continue
 				}
 				if p.Role.Allows(n.role) {
