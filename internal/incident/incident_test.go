@@ -1,14 +1,18 @@
 package incident
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -401,4 +405,21 @@ func TestIntegrationKeys(t *testing.T) {
 			t.Fatalf("delete service with alerts: %v", err)
 		}
 	})
+}
+
+func TestRefusedKeyIsLoggedWithoutTheKeyAndCounted(t *testing.T) {
+	var buf bytes.Buffer
+	s, err := Open(context.Background(), storetest.SQLite(t), Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "deadbeefcafebabe0123456789abcdef"
+	s.RefuseKey(context.Background(), KindPagerDuty, key, "10.0.0.9")
+	out := buf.String()
+	if strings.Contains(out, key) || !strings.Contains(out, "key_hint=dead") || !strings.Contains(out, "level=WARN") || !strings.Contains(out, "10.0.0.9") {
+		t.Fatalf("log line: %s", out)
+	}
+	if n := testutil.ToFloat64(s.metrics.refused.WithLabelValues(KindPagerDuty, "bad_key")); n != 1 {
+		t.Fatalf("refused counter %v", n)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
@@ -35,6 +36,8 @@ type Options struct {
 	// Monitors is the monitoring service; nil leaves its routes out (tests
 	// of other areas).
 	Monitors *monitor.Service
+	// Incidents is the incident service; nil leaves its routes out.
+	Incidents *incident.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }
