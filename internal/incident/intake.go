@@ -75,6 +75,23 @@ func (s *Service) fire(ctx context.Context, evs []LifecycleEvent) {
 	}
 }
 
+// The intake's hot statements, prepared once (see stmtCache).
+const (
+	sqlFindOpen = `SELECT id, status, severity, incident_id FROM alerts WHERE scope = $1 AND dedup_key = $2 AND resolved_at IS NULL`
+	sqlDedupAlert = `UPDATE alerts SET event_count = event_count + 1, last_seen = $2, summary = $3, severity = $4,
+		source = $5, labels = $6, details = $7, links = $8 WHERE id = $1`
+	sqlGroupIncident = `SELECT id, severity FROM incidents WHERE service_id = $1 AND group_key = $2 AND resolved_at IS NULL
+		AND last_alert_at >= $3 ORDER BY id DESC LIMIT 1`
+	sqlTouchIncident = `UPDATE incidents SET last_alert_at = $2, updated_at = $2 WHERE id = $1`
+	sqlInsertAlert = `INSERT INTO alerts (service_id, integration_id, scope, dedup_key, status, severity, summary, source, labels, details, links,
+		event_count, first_seen, last_seen, incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13) RETURNING id`
+)
+
+// hotStatements are the statements prepared at Open.
+func hotStatements() []string {
+	return []string{sqlFindOpen, sqlDedupAlert, sqlGroupIncident, sqlTouchIncident, sqlInsertAlert, sqlInsertTimeline}
+}
+
 // rule is a service's grouping and paging settings, read once per batch.
 type rule struct {
 	groupBy     []string
@@ -84,7 +101,9 @@ type rule struct {
 }
 
 // writeBatch applies a batch of intake items in one transaction.
-func (s *Service) writeBatch(ctx context.Context, tx *sql.Tx, items []*intakeItem) error {
+func (s *Service) writeBatch(ctx context.Context, sqlTx *sql.Tx, items []*intakeItem) error {
+	tx := newPreparedTx(sqlTx, s.stmts)
+	defer tx.close()
 	rules := map[int64]rule{}
 	for _, it := range items {
 		it.lifecycle, it.dropped = it.lifecycle[:0], false
@@ -121,7 +140,7 @@ type openAlert struct {
 
 func (s *Service) findOpen(ctx context.Context, q store.Querier, scope, key string) (openAlert, bool, error) {
 	var a openAlert
-	err := q.QueryRowContext(ctx, `SELECT id, status, severity, incident_id FROM alerts WHERE scope = $1 AND dedup_key = $2 AND resolved_at IS NULL`,
+	err := q.QueryRowContext(ctx, sqlFindOpen,
 		scope, key).Scan(&a.id, &a.status, &a.severity, &a.incidentID)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -133,7 +152,7 @@ func (s *Service) findOpen(ctx context.Context, q store.Querier, scope, key stri
 }
 
 // apply folds one event into the alerts and incidents.
-func (s *Service) apply(ctx context.Context, tx *sql.Tx, it *intakeItem, r rule, ev Event) error {
+func (s *Service) apply(ctx context.Context, tx store.Querier, it *intakeItem, r rule, ev Event) error {
 	now := s.now().UTC()
 	a, open, err := s.findOpen(ctx, tx, it.scope, ev.DedupKey)
 	if err != nil {
@@ -146,8 +165,7 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, it *intakeItem, r rule,
 			if it.onlyIfAbsent {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE alerts SET event_count = event_count + 1, last_seen = $2, summary = $3, severity = $4,
-				source = $5, labels = $6, details = $7, links = $8 WHERE id = $1`,
+			_, err := tx.ExecContext(ctx, sqlDedupAlert,
 				a.id, now, ev.Summary, ev.Severity, ev.Source, labelsJSON(ev.Labels), detailsJSON(ev.Details), linksJSON(ev.Links))
 			if err != nil {
 				return fmt.Errorf("incident: update alert %d: %w", a.id, store.MapError(err))
@@ -218,12 +236,11 @@ func appendEvent(evs []LifecycleEvent, e LifecycleEvent) []LifecycleEvent {
 // newAlert opens an alert and puts it into an incident: the newest open
 // incident of its service and group whose last alert joined within the
 // window, or a new one, which starts paging.
-func (s *Service) newAlert(ctx context.Context, tx *sql.Tx, it *intakeItem, r rule, ev Event, now time.Time) error {
+func (s *Service) newAlert(ctx context.Context, tx store.Querier, it *intakeItem, r rule, ev Event, now time.Time) error {
 	gk := groupKey(r.groupBy, ev.Labels)
 	var incID int64
 	var incSev string
-	err := tx.QueryRowContext(ctx, `SELECT id, severity FROM incidents WHERE service_id = $1 AND group_key = $2 AND resolved_at IS NULL
-		AND last_alert_at >= $3 ORDER BY id DESC LIMIT 1`, it.serviceID, gk, now.Add(-r.window)).Scan(&incID, &incSev)
+	err := tx.QueryRowContext(ctx, sqlGroupIncident, it.serviceID, gk, now.Add(-r.window)).Scan(&incID, &incSev)
 	created := false
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -237,13 +254,12 @@ func (s *Service) newAlert(ctx context.Context, tx *sql.Tx, it *intakeItem, r ru
 	case err != nil:
 		return fmt.Errorf("incident: find incident for group: %w", store.MapError(err))
 	default:
-		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET last_alert_at = $2, updated_at = $2 WHERE id = $1`, incID, now); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlTouchIncident, incID, now); err != nil {
 			return fmt.Errorf("incident: update incident %d: %w", incID, store.MapError(err))
 		}
 	}
 	var alertID int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO alerts (service_id, integration_id, scope, dedup_key, status, severity, summary, source, labels, details, links,
-		event_count, first_seen, last_seen, incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13) RETURNING id`,
+	if err := tx.QueryRowContext(ctx, sqlInsertAlert,
 		it.serviceID, nullInt64(it.integrationID), it.scope, ev.DedupKey, StatusFiring, ev.Severity, ev.Summary, ev.Source,
 		labelsJSON(ev.Labels), detailsJSON(ev.Details), linksJSON(ev.Links), now, incID).Scan(&alertID); err != nil {
 		return fmt.Errorf("incident: insert alert: %w", store.MapError(err))
@@ -270,7 +286,7 @@ func (s *Service) newAlert(ctx context.Context, tx *sql.Tx, it *intakeItem, r ru
 }
 
 // raiseSeverity makes an incident as severe as its worst alert.
-func (s *Service) raiseSeverity(ctx context.Context, tx *sql.Tx, incID int64, sev, actor string, now time.Time) error {
+func (s *Service) raiseSeverity(ctx context.Context, tx store.Querier, incID int64, sev, actor string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET severity = $2, updated_at = $3 WHERE id = $1 AND severity > $2 AND resolved_at IS NULL`, incID, sev, now)
 	if err != nil {
 		return fmt.Errorf("incident: raise severity of %d: %w", incID, store.MapError(err))

@@ -43,8 +43,10 @@ func insertIncident(ctx context.Context, q store.Querier, r newIncidentRow) (int
 	return id, nil
 }
 
+const sqlInsertTimeline = `INSERT INTO incident_timeline (incident_id, at, kind, actor, text, alert_id) VALUES ($1, $2, $3, $4, $5, $6)`
+
 func addTimeline(ctx context.Context, q store.Querier, incidentID int64, at time.Time, kind, actor, text string, alertID *int64) error {
-	if _, err := q.ExecContext(ctx, `INSERT INTO incident_timeline (incident_id, at, kind, actor, text, alert_id) VALUES ($1, $2, $3, $4, $5, $6)`,
+	if _, err := q.ExecContext(ctx, sqlInsertTimeline,
 		incidentID, at.UTC(), kind, clip(actor, 200), clip(text, 4000), nullInt64(alertID)); err != nil {
 		return fmt.Errorf("incident: timeline of %d: %w", incidentID, store.MapError(err))
 	}
@@ -110,7 +112,7 @@ func transitionError(ctx context.Context, q store.Querier, id int64) error {
 }
 
 // acknowledgeTx moves a triggered incident to acknowledged and stops paging.
-func (s *Service) acknowledgeTx(ctx context.Context, tx *sql.Tx, id int64, actor string, now time.Time) (LifecycleEvent, error) {
+func (s *Service) acknowledgeTx(ctx context.Context, tx store.Querier, id int64, actor string, now time.Time) (LifecycleEvent, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET status = $2, acknowledged_at = $3, updated_at = $3 WHERE id = $1 AND status = $4`,
 		id, StatusAcknowledged, now, StatusTriggered)
 	if err != nil {
@@ -132,7 +134,7 @@ func (s *Service) acknowledgeTx(ctx context.Context, tx *sql.Tx, id int64, actor
 }
 
 // resolveTx resolves an open incident and stops paging.
-func (s *Service) resolveTx(ctx context.Context, tx *sql.Tx, id int64, actor, why string, now time.Time) (LifecycleEvent, error) {
+func (s *Service) resolveTx(ctx context.Context, tx store.Querier, id int64, actor, why string, now time.Time) (LifecycleEvent, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE incidents SET status = $2, resolved_at = $3, updated_at = $3 WHERE id = $1 AND status <> $2`,
 		id, StatusResolved, now)
 	if err != nil {

@@ -48,6 +48,7 @@ type Service struct {
 	intake  *store.Batcher[*intakeItem]
 	secret  []byte
 	keys    *keyCache
+	stmts   *stmtCache
 	metrics *intakeMetrics
 	runOnce sync.Once
 	running chan struct{}
@@ -78,6 +79,9 @@ func Open(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.secret = secret
+	if s.stmts, err = newStmtCache(ctx, db.W, hotStatements()...); err != nil {
+		return nil, fmt.Errorf("incident: prepare statements: %w", store.MapError(err))
+	}
 	return s, nil
 }
 
@@ -85,6 +89,9 @@ func Open(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 func (s *Service) Run(ctx context.Context) {
 	s.runOnce.Do(func() { close(s.running) })
 	s.intake.Run(ctx)
+	if err := s.stmts.Close(); err != nil {
+		s.log.Warn("close prepared statements", "err", err)
+	}
 }
 
 // Collectors are the Prometheus collectors of the intake.
