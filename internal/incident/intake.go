@@ -77,13 +77,13 @@ func (s *Service) fire(ctx context.Context, evs []LifecycleEvent) {
 
 // The intake's hot statements, prepared once (see stmtCache).
 const (
-	sqlFindOpen = `SELECT id, status, severity, incident_id FROM alerts WHERE scope = $1 AND dedup_key = $2 AND resolved_at IS NULL`
+	sqlFindOpen   = `SELECT id, status, severity, incident_id FROM alerts WHERE scope = $1 AND dedup_key = $2 AND resolved_at IS NULL`
 	sqlDedupAlert = `UPDATE alerts SET event_count = event_count + 1, last_seen = $2, summary = $3, severity = $4,
 		source = $5, labels = $6, details = $7, links = $8 WHERE id = $1`
 	sqlGroupIncident = `SELECT id, severity FROM incidents WHERE service_id = $1 AND group_key = $2 AND resolved_at IS NULL
 		AND last_alert_at >= $3 ORDER BY id DESC LIMIT 1`
 	sqlTouchIncident = `UPDATE incidents SET last_alert_at = $2, updated_at = $2 WHERE id = $1`
-	sqlInsertAlert = `INSERT INTO alerts (service_id, integration_id, scope, dedup_key, status, severity, summary, source, labels, details, links,
+	sqlInsertAlert   = `INSERT INTO alerts (service_id, integration_id, scope, dedup_key, status, severity, summary, source, labels, details, links,
 		event_count, first_seen, last_seen, incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13) RETURNING id`
 )
 
