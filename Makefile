@@ -31,3 +31,5 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseRestrictions -fuzztime 30s ./internal/web/
 	for f in FuzzParsePerfdata FuzzParseRange FuzzNewHTTP FuzzNewTCP FuzzNewTLS FuzzNewDNS FuzzNewPing FuzzNewNagios; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done
+	for f in FuzzParsePagerDuty FuzzParseAlertmanager FuzzParseGeneric; do \
+		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/incident/ || exit 1; done

@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
@@ -123,7 +124,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		proxies = append(proxies, pfx)
 	}
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log,
+	incs, err := incident.Open(ctx, db, incident.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log),
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
 	if cfg.MonitorsPath != "" {
@@ -143,7 +148,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, OnCall: onCall, Collectors: append(mons.Collectors(), notes.Collectors()...)})
+		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs,
+		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -195,6 +201,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { as.Run(workCtx) })
+	// Intake commits until the HTTP server has drained, so every request
+	// that got in is answered after its commit.
+	wg.Go(func() { incs.Run(workCtx) })
+	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)
@@ -251,4 +261,37 @@ wait:
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// monitorToIncident hands monitor state changes to the incident pipeline.
+func monitorToIncident(incs *incident.Service, log *slog.Logger) func(context.Context, monitor.Change) {
+	return func(ctx context.Context, c monitor.Change) {
+		if err := incs.FromMonitor(ctx, c); err != nil {
+			// The start-up reconcile repairs what is lost here.
+			log.Error("monitor change not turned into an alert", "monitor", c.Monitor.Name, "to", c.To, "err", err)
+		}
+	}
+}
+
+// reconcileMonitorAlerts opens alerts for monitors that are down without
+// one (a crash between the monitor's commit and its hand-off) and resolves
+// those of monitors that are up again.
+func reconcileMonitorAlerts(ctx context.Context, mons *monitor.Service, incs *incident.Service, log *slog.Logger) {
+	var all []monitor.WithStatus
+	f := monitor.ListFilter{Limit: 10000}
+	for {
+		ms, next, err := mons.List(ctx, f)
+		if err != nil {
+			log.Error("reconcile monitor alerts", "err", err)
+			return
+		}
+		all = append(all, ms...)
+		if next == 0 {
+			break
+		}
+		f.After = next
+	}
+	if _, err := incs.ReconcileMonitors(ctx, all); err != nil && ctx.Err() == nil {
+		log.Error("reconcile monitor alerts", "err", err)
+	}
 }

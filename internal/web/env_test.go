@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
@@ -28,6 +29,7 @@ type testEnv struct {
 	mons   *monitor.Service
 	notify *notify.Service
 	oncall *oncall.Service
+	incs   *incident.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -56,13 +58,20 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	go func() { _ = ns.Run(runCtx); close(notifyDone) }()
 	t.Cleanup(func() { cancel(); <-notifyDone })
 	oc := oncall.NewService(db, oncall.Options{Logger: log})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Collectors: mons.Collectors()})
+	incs, err := incident.Open(context.Background(), db, incident.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	incDone := make(chan struct{})
+	go func() { incs.Run(runCtx); close(incDone) }()
+	t.Cleanup(func() { cancel(); <-incDone })
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

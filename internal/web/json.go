@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
@@ -59,6 +60,10 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "a resource with these values already exists", "")
 	case errors.Is(err, monitor.ErrManagedByFile):
 		writeError(w, http.StatusConflict, "managed_by_file", "this monitor is declared in a monitors file; change it there and reload", "")
+	case errors.Is(err, incident.ErrTransition):
+		writeError(w, http.StatusConflict, "invalid_transition", "the incident's status does not allow this", "")
+	case errors.Is(err, store.ErrReference):
+		writeError(w, http.StatusConflict, "in_use", "the resource is still referenced (a service with alerts or incidents is kept for their history)", "")
 	case errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, "last_admin", "this would leave no enabled admin", "")
 	case errors.Is(err, auth.ErrInvalidCredentials):

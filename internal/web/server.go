@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
@@ -42,6 +43,8 @@ type Options struct {
 	// OnCall is the schedules and escalation service; nil leaves its
 	// routes out.
 	OnCall *oncall.Service
+	// Incidents is the incident service; nil leaves its routes out.
+	Incidents *incident.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

@@ -36,9 +36,9 @@ type outboxRow struct {
 	Retryable bool
 }
 
-// statusBadge shows an outbox status with a word and a mark as well as a
+// outboxBadge shows an outbox status with a word and a mark as well as a
 // colour. Every part is a constant.
-func statusBadge(st notify.Status) template.HTML {
+func outboxBadge(st notify.Status) template.HTML {
 	class, mark, label := "off", "■", string(st)
 	switch st {
 	case notify.StatusPending:
@@ -80,7 +80,7 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, n := range ns {
-		data.Rows = append(data.Rows, outboxRow{Notification: n, Badge: statusBadge(n.Status),
+		data.Rows = append(data.Rows, outboxRow{Notification: n, Badge: outboxBadge(n.Status),
 			Retryable: n.Status == notify.StatusFailed || n.Status == notify.StatusGivenUp || n.Status == notify.StatusCancelled || n.Status == notify.StatusPending})
 	}
 	if next != 0 {

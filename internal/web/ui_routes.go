@@ -33,5 +33,6 @@ func (s *Server) uiRoutes() []Route {
 		ui("POST", "/tokens/{id}/revoke", auth.RoleViewer, s.revokeToken),
 		ui("GET", "/audit", auth.RoleAdmin, s.auditPage),
 	}
+	rs = append(rs, s.incidentUIRoutes()...)
 	return append(rs, s.monitorUIRoutes()...)
 }

@@ -32,6 +32,8 @@ var navigation = []struct {
 	role auth.Role
 }{
 	{navLink{"/", "Home", "home"}, auth.RoleRequester},
+	{navLink{"/incidents", "Incidents", "incidents"}, auth.RoleViewer},
+	{navLink{"/services", "Services", "services"}, auth.RoleViewer},
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
@@ -46,34 +48,45 @@ var navigation = []struct {
 // (?notice=CODE). Only these fixed texts can appear, so a crafted link cannot
 // put words of its own on an opsdeck page.
 var notices = map[string]string{
-	"password-changed":     "Your password was changed.",
-	"user-created":         "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
-	"user-saved":           "The user was saved.",
-	"token-revoked":        "The token was revoked; requests using it are refused from now on.",
-	"monitor-created":      "The monitor was added. Its first check runs within its interval; this page shows the result.",
-	"monitor-saved":        "The monitor was saved.",
-	"monitor-paused":       "The monitor is paused: no checks run and no alerts go out until you resume it.",
-	"monitor-resumed":      "The monitor was resumed; its next check decides its state.",
-	"monitor-deleted":      "The monitor and its history were deleted.",
-	"maintenance-created":  "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
-	"maintenance-saved":    "The maintenance window was saved.",
-	"maintenance-deleted":  "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
-	"channel-created":      "The channel was added. Send a test below to check it, then people can add their addresses on it under My notifications.",
-	"channel-saved":        "The channel was saved.",
-	"channel-deleted":      "The channel was deleted, with the contact methods and rules on it.",
-	"method-added":         "The contact method was added. Send a test to check it reaches you.",
-	"method-deleted":       "The contact method and its rules were deleted.",
-	"rule-added":           "The rule was added.",
-	"rule-deleted":         "The rule was deleted.",
-	"notification-retried": "The notification is due now; the worker sends it within a second.",
-	"schedule-created":     "The schedule was created. Add a layer with participants to put someone on call.",
-	"schedule-saved":       "The schedule was saved; the calendar shows the new shifts.",
-	"schedule-deleted":     "The schedule was deleted. Escalation policies that named it page nobody for it now; edit them.",
-	"override-added":       "The override was added; it beats every layer for its time.",
-	"override-deleted":     "The override was deleted; the layers decide who is on call for its time again.",
-	"policy-created":       "The escalation policy was created. Point services at it to page its levels.",
-	"policy-saved":         "The escalation policy was saved; running escalations use it from their next step.",
-	"policy-deleted":       "The escalation policy was deleted; incidents escalating on it stop at their next step with a note.",
+	"password-changed":      "Your password was changed.",
+	"user-created":          "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
+	"user-saved":            "The user was saved.",
+	"token-revoked":         "The token was revoked; requests using it are refused from now on.",
+	"monitor-created":       "The monitor was added. Its first check runs within its interval; this page shows the result.",
+	"monitor-saved":         "The monitor was saved.",
+	"monitor-paused":        "The monitor is paused: no checks run and no alerts go out until you resume it.",
+	"monitor-resumed":       "The monitor was resumed; its next check decides its state.",
+	"monitor-deleted":       "The monitor and its history were deleted.",
+	"maintenance-created":   "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
+	"maintenance-saved":     "The maintenance window was saved.",
+	"maintenance-deleted":   "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
+	"channel-created":       "The channel was added. Send a test below to check it, then people can add their addresses on it under My notifications.",
+	"channel-saved":         "The channel was saved.",
+	"channel-deleted":       "The channel was deleted, with the contact methods and rules on it.",
+	"method-added":          "The contact method was added. Send a test to check it reaches you.",
+	"method-deleted":        "The contact method and its rules were deleted.",
+	"rule-added":            "The rule was added.",
+	"rule-deleted":          "The rule was deleted.",
+	"notification-retried":  "The notification is due now; the worker sends it within a second.",
+	"schedule-created":      "The schedule was created. Add a layer with participants to put someone on call.",
+	"schedule-saved":        "The schedule was saved; the calendar shows the new shifts.",
+	"schedule-deleted":      "The schedule was deleted. Escalation policies that named it page nobody for it now; edit them.",
+	"override-added":        "The override was added; it beats every layer for its time.",
+	"override-deleted":      "The override was deleted; the layers decide who is on call for its time again.",
+	"policy-created":        "The escalation policy was created. Point services at it to page its levels.",
+	"policy-saved":          "The escalation policy was saved; running escalations use it from their next step.",
+	"policy-deleted":        "The escalation policy was deleted; incidents escalating on it stop at their next step with a note.",
+	"incident-created":      "The incident was declared. If its service has an escalation policy, paging has started.",
+	"incident-acknowledged": "The incident is acknowledged; paging for it has stopped.",
+	"incident-resolved":     "The incident is resolved.",
+	"incident-reopened":     "The incident is open again and paging restarted.",
+	"incident-noted":        "The note is on the timeline.",
+	"incident-assigned":     "The assignee was changed.",
+	"incident-merged":       "The incident was merged: its alerts moved and it is resolved with a pointer to the other one.",
+	"service-created":       "The service was added. Add an integration to send it alerts.",
+	"service-saved":         "The service was saved.",
+	"service-deleted":       "The service was deleted.",
+	"integration-deleted":   "The integration was deleted; its key no longer works. Its alerts stay.",
 }
 
 // newView fills the layout's parts for the caller of r.
@@ -83,6 +96,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
 			for _, n := range navigation {
+				if (n.link.Section == "incidents" || n.link.Section == "services") && s.opts.Incidents == nil {
+					continue
+				}
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
 				}
