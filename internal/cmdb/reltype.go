@@ -108,7 +108,7 @@ func builtinTypes() []CITypeInput {
 	return []CITypeInput{
 		{Key: "business_service", Name: "Business service", Service: true,
 			Description: "What the business offers and users notice when it fails; impact analysis reports these.",
-			Attributes: Schema{{Key: "url", Label: "URL", Type: AttrURL}, {Key: "sla_percent", Label: "SLA target (%)", Type: AttrFloat}}},
+			Attributes:  Schema{{Key: "url", Label: "URL", Type: AttrURL}, {Key: "sla_percent", Label: "SLA target (%)", Type: AttrFloat}}},
 		{Key: "application", Name: "Application", Description: "Software that serves a business service.",
 			Attributes: Schema{{Key: "version", Label: "Version", Type: AttrString}, {Key: "repository", Label: "Repository", Type: AttrURL}}},
 		{Key: "host", Name: "Host", Description: "A physical server or workstation.",
