@@ -54,6 +54,36 @@ func (s *Service) getCI(ctx context.Context, q store.Querier, id int64) (CI, err
 	return cs[0], nil
 }
 
+// getMany returns the CIs with ids that exist, in the order of ids.
+func (s *Service) getMany(ctx context.Context, ids []int64) ([]CI, error) {
+	byID := make(map[int64]CI, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		ph, args := inList(chunk, 1)
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+ciCols+ciFrom+` WHERE c.id IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("cmdb: get CIs: %w", err)
+		}
+		for rows.Next() {
+			c, err := scanCI(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("cmdb: get CIs: %w", err)
+			}
+			byID[c.ID] = c
+		}
+		if err := closeRows(rows); err != nil {
+			return nil, fmt.Errorf("cmdb: get CIs: %w", err)
+		}
+	}
+	out := make([]CI, 0, len(byID))
+	for _, id := range ids {
+		if c, ok := byID[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, s.fillTags(ctx, s.db.R, out)
+}
+
 // fillTags reads the tags of cs in one query.
 func (s *Service) fillTags(ctx context.Context, q store.Querier, cs []CI) error {
 	if len(cs) == 0 {

@@ -22,17 +22,24 @@ const (
 // the service's write path after each commit (under the service's write
 // lock, so the index applies changes in commit order). Reads take the read
 // lock only.
+//
+// CIs get dense slot numbers so that adjacency lists and a walk's visited
+// set are slices, not maps: a 50,000-CI walk then costs one small
+// allocation for the visited set instead of a growing hash map. Slots of
+// deleted CIs stay empty until the next start.
 type graph struct {
 	mu      sync.RWMutex
-	nodes   map[int64]node
+	slot    map[int64]int32
+	nodes   []node
 	types   map[int64]typeInfo
 	impacts map[int64]Impact
 	relKeys map[int64]string
-	out     map[int64][]edge // by source: edges to targets
-	in      map[int64][]edge // by target: edges from sources
+	out     [][]edge // by source slot: edges to targets
+	in      [][]edge // by target slot: edges from sources
 }
 
 type node struct {
+	id   int64 // 0 for a deleted CI's slot
 	name string
 	typ  int64
 }
@@ -42,14 +49,14 @@ type typeInfo struct {
 	service bool
 }
 
-// edge is one relationship seen from one end; peer is the other end.
+// edge is one relationship seen from one end; peer is the other end's slot.
 type edge struct {
-	rel, typ, peer int64
+	rel, typ int64
+	peer     int32
 }
 
 func newGraph() *graph {
-	return &graph{nodes: map[int64]node{}, types: map[int64]typeInfo{}, impacts: map[int64]Impact{}, relKeys: map[int64]string{},
-		out: map[int64][]edge{}, in: map[int64][]edge{}}
+	return &graph{slot: map[int64]int32{}, types: map[int64]typeInfo{}, impacts: map[int64]Impact{}, relKeys: map[int64]string{}}
 }
 
 func (g *graph) setType(id int64, key string, service bool) {
@@ -67,7 +74,20 @@ func (g *graph) setRelType(relType int64, key string, im Impact) {
 func (g *graph) putCI(id int64, name string, typ int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.nodes[id] = node{name: name, typ: typ}
+	g.putCILocked(id, name, typ)
+}
+
+func (g *graph) putCILocked(id int64, name string, typ int64) int32 {
+	if s, ok := g.slot[id]; ok {
+		g.nodes[s] = node{id: id, name: name, typ: typ}
+		return s
+	}
+	s := int32(len(g.nodes))
+	g.slot[id] = s
+	g.nodes = append(g.nodes, node{id: id, name: name, typ: typ})
+	g.out = append(g.out, nil)
+	g.in = append(g.in, nil)
+	return s
 }
 
 // removeCI drops a CI and every edge touching it, as the database's
@@ -75,15 +95,18 @@ func (g *graph) putCI(id int64, name string, typ int64) {
 func (g *graph) removeCI(id int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, e := range g.out[id] {
+	s, ok := g.slot[id]
+	if !ok {
+		return
+	}
+	for _, e := range g.out[s] {
 		g.in[e.peer] = dropEdge(g.in[e.peer], e.rel)
 	}
-	for _, e := range g.in[id] {
+	for _, e := range g.in[s] {
 		g.out[e.peer] = dropEdge(g.out[e.peer], e.rel)
 	}
-	delete(g.out, id)
-	delete(g.in, id)
-	delete(g.nodes, id)
+	g.out[s], g.in[s], g.nodes[s] = nil, nil, node{}
+	delete(g.slot, id)
 }
 
 func (g *graph) addEdge(rel, typ, source, target int64) {
@@ -92,16 +115,30 @@ func (g *graph) addEdge(rel, typ, source, target int64) {
 	g.addEdgeLocked(rel, typ, source, target)
 }
 
+// addEdgeLocked adds an edge; an end the index does not know gets an
+// empty slot (the database's foreign keys make that not happen).
 func (g *graph) addEdgeLocked(rel, typ, source, target int64) {
-	g.out[source] = append(g.out[source], edge{rel: rel, typ: typ, peer: target})
-	g.in[target] = append(g.in[target], edge{rel: rel, typ: typ, peer: source})
+	s, ok := g.slot[source]
+	if !ok {
+		s = g.putCILocked(source, "", 0)
+	}
+	t, ok := g.slot[target]
+	if !ok {
+		t = g.putCILocked(target, "", 0)
+	}
+	g.out[s] = append(g.out[s], edge{rel: rel, typ: typ, peer: t})
+	g.in[t] = append(g.in[t], edge{rel: rel, typ: typ, peer: s})
 }
 
 func (g *graph) removeEdge(rel, source, target int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.out[source] = dropEdge(g.out[source], rel)
-	g.in[target] = dropEdge(g.in[target], rel)
+	if s, ok := g.slot[source]; ok {
+		g.out[s] = dropEdge(g.out[s], rel)
+	}
+	if t, ok := g.slot[target]; ok {
+		g.in[t] = dropEdge(g.in[t], rel)
+	}
 }
 
 func dropEdge(es []edge, rel int64) []edge {
@@ -116,6 +153,8 @@ type Hop struct {
 	From         int64
 	Relationship int64
 	RelType      int64
+	// at is the slot of CI, from the slot of From.
+	at, from int32
 }
 
 // walk visits the CIs reachable from root in dir, breadth first, each once
@@ -125,45 +164,63 @@ type Hop struct {
 func (g *graph) walk(root int64, dir Direction, maxDepth, maxNodes int) (hops []Hop, truncated bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	seen := map[int64]struct{}{root: {}}
-	frontier := []int64{root}
+	hops, _, truncated = g.walkLocked(root, dir, maxDepth, maxNodes)
+	return hops, truncated
+}
+
+// walkLocked is walk under the caller's read lock. It also returns, by
+// slot, where each reached CI is in hops (-1 for the root, -2 for CIs not
+// reached), for following paths back.
+func (g *graph) walkLocked(root int64, dir Direction, maxDepth, maxNodes int) (hops []Hop, seen []int32, truncated bool) {
+	rs, ok := g.slot[root]
+	if !ok {
+		return nil, nil, false
+	}
+	seen = make([]int32, len(g.nodes))
+	for i := range seen {
+		seen[i] = -2
+	}
+	seen[rs] = -1
+	frontier := []int32{rs}
+	var next []int32
 	for depth := 1; len(frontier) > 0; depth++ {
 		if maxDepth > 0 && depth > maxDepth {
 			// Anything beyond the limit means the picture is cut.
-			for _, id := range frontier {
-				if g.hasNext(id, dir, seen) {
-					return hops, true
+			for _, s := range frontier {
+				if g.hasNext(s, dir, seen) {
+					return hops, seen, true
 				}
 			}
-			return hops, false
+			return hops, seen, false
 		}
-		var next []int64
-		for _, id := range frontier {
+		next = next[:0]
+		for _, s := range frontier {
+			from := g.nodes[s].id
 			visit := func(e edge) bool {
-				if _, ok := seen[e.peer]; ok {
+				if seen[e.peer] != -2 {
 					return true
 				}
 				if maxNodes > 0 && len(hops) >= maxNodes {
 					truncated = true
 					return false
 				}
-				seen[e.peer] = struct{}{}
-				hops = append(hops, Hop{CI: e.peer, Depth: depth, From: id, Relationship: e.rel, RelType: e.typ})
+				seen[e.peer] = int32(len(hops))
+				hops = append(hops, Hop{CI: g.nodes[e.peer].id, Depth: depth, From: from, Relationship: e.rel, RelType: e.typ, at: e.peer, from: s})
 				next = append(next, e.peer)
 				return true
 			}
-			if !g.neighbours(id, dir, visit) {
-				return hops, truncated
+			if !g.neighbours(s, dir, visit) {
+				return hops, seen, truncated
 			}
 		}
-		frontier = next
+		frontier, next = next, frontier
 	}
-	return hops, false
+	return hops, seen, false
 }
 
 // neighbours calls fn for every edge from id that impact travels along in
 // dir, until fn returns false.
-func (g *graph) neighbours(id int64, dir Direction, fn func(edge) bool) bool {
+func (g *graph) neighbours(id int32, dir Direction, fn func(edge) bool) bool {
 	// Upstream: what id failing hurts. An edge where id is the target hurts
 	// the source when impact runs target→source; where id is the source, it
 	// hurts the target when impact runs source→target. Downstream reverses.
@@ -185,10 +242,10 @@ func (g *graph) neighbours(id int64, dir Direction, fn func(edge) bool) bool {
 	return true
 }
 
-func (g *graph) hasNext(id int64, dir Direction, seen map[int64]struct{}) bool {
+func (g *graph) hasNext(id int32, dir Direction, seen []int32) bool {
 	found := false
 	g.neighbours(id, dir, func(e edge) bool {
-		if _, ok := seen[e.peer]; !ok {
+		if seen[e.peer] == -2 {
 			found = true
 			return false
 		}
@@ -205,12 +262,18 @@ func (g *graph) ref(id int64) (CIRef, bool) {
 }
 
 func (g *graph) refLocked(id int64) (CIRef, bool) {
-	n, ok := g.nodes[id]
+	s, ok := g.slot[id]
 	if !ok {
 		return CIRef{ID: id}, false
 	}
+	return g.refAt(s), true
+}
+
+// refAt is the ref of the CI in slot s; the caller holds the lock.
+func (g *graph) refAt(s int32) CIRef {
+	n := g.nodes[s]
 	t := g.types[n.typ]
-	return CIRef{ID: id, Name: n.name, Type: t.key, Service: t.service}, true
+	return CIRef{ID: n.id, Name: n.name, Type: t.key, Service: t.service}
 }
 
 // refs returns the refs of many CIs under one lock.
@@ -224,12 +287,6 @@ func (g *graph) refs(ids []int64) []CIRef {
 	return out
 }
 
-// isService reports whether a CI is of a business-service type.
-func (g *graph) isService(id int64) bool {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.types[g.nodes[id].typ].service
-}
 
 // relKeyLocked names a relationship type; the caller holds the lock.
 func (g *graph) relKeyLocked(typ int64) string { return g.relKeys[typ] }

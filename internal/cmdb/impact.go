@@ -74,41 +74,35 @@ func (s *Service) Impact(ctx context.Context, ciID int64, dir Direction, maxDept
 	if !ok {
 		return ImpactResult{}, fmt.Errorf("cmdb: impact of CI %d: %w", ciID, store.ErrNotFound)
 	}
-	hops, truncated := s.g.walk(ciID, dir, maxDepth, MaxImpactNodes)
-	res := ImpactResult{Root: root, Direction: dir, MaxDepth: maxDepth, Truncated: truncated, Nodes: make([]Node, len(hops)), Services: []ServicePath{}}
-	ids := make([]int64, len(hops))
-	for i, h := range hops {
-		ids[i] = h.CI
-	}
-	refs := s.g.refs(ids)
+	// The walk is never cut by size, so every service is found; only the
+	// node list returned is capped.
 	s.g.mu.RLock()
-	at := make(map[int64]int, len(hops))
+	hops, seen, depthCut := s.g.walkLocked(ciID, dir, maxDepth, 0)
+	res := ImpactResult{Root: root, Direction: dir, MaxDepth: maxDepth, Truncated: depthCut || len(hops) > MaxImpactNodes, Services: []ServicePath{}}
 	for i, h := range hops {
-		at[h.CI] = i
-		res.Nodes[i] = Node{CI: refs[i], Depth: h.Depth, Via: h.From, Relationship: h.Relationship}
-		res.Nodes[i].RelType = s.g.relKeyLocked(h.RelType)
+		ref := s.g.refAt(h.at)
+		if i < MaxImpactNodes {
+			res.Nodes = append(res.Nodes, Node{CI: ref, Depth: h.Depth, Via: h.From, Relationship: h.Relationship, RelType: s.g.relKeys[h.RelType]})
+		}
+		if ref.Service {
+			res.Services = append(res.Services, ServicePath{Service: ref, Depth: h.Depth, Path: s.g.pathLocked(hops, seen, root, i)})
+		}
 	}
 	s.g.mu.RUnlock()
-	for i, n := range res.Nodes {
-		if n.CI.Service {
-			res.Services = append(res.Services, ServicePath{Service: n.CI, Depth: n.Depth, Path: pathTo(res.Nodes, at, root, i)})
-		}
+	if res.Nodes == nil {
+		res.Nodes = []Node{}
 	}
 	slices.SortStableFunc(res.Services, func(a, b ServicePath) int { return strings.Compare(a.Service.Name, b.Service.Name) })
 	return res, nil
 }
 
-// pathTo follows the Via links back from node i to the root.
-func pathTo(nodes []Node, at map[int64]int, root CIRef, i int) []CIRef {
-	var rev []CIRef
-	for {
-		n := nodes[i]
-		rev = append(rev, n.CI)
-		j, ok := at[n.Via]
-		if !ok {
-			break
-		}
-		i = j
+// pathLocked follows the From links back from hop i to the root; the
+// caller holds the read lock.
+func (g *graph) pathLocked(hops []Hop, seen []int32, root CIRef, i int) []CIRef {
+	rev := make([]CIRef, 0, hops[i].Depth+1)
+	for i >= 0 {
+		rev = append(rev, g.refAt(hops[i].at))
+		i = int(seen[hops[i].from])
 	}
 	rev = append(rev, root)
 	slices.Reverse(rev)
@@ -119,20 +113,26 @@ func pathTo(nodes []Node, at map[int64]int, root CIRef, i int) []CIRef {
 // hurts however deep, by name, as full CIs. A business service itself is
 // not in its own result. The incident package calls this.
 func (s *Service) ImpactedServices(ctx context.Context, ciID int64) ([]CI, error) {
-	res, err := s.Impact(ctx, ciID, Upstream, 0)
-	if err != nil {
-		return nil, err
+	if !s.started {
+		return nil, ErrNotStarted
 	}
-	out := make([]CI, 0, len(res.Services))
-	for _, sp := range res.Services {
-		c, err := s.Get(ctx, sp.Service.ID)
-		if isNotFound(err) {
-			continue // deleted since the walk
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	if _, ok := s.g.ref(ciID); !ok {
+		return nil, fmt.Errorf("cmdb: impacted services of CI %d: %w", ciID, store.ErrNotFound)
 	}
-	return out, nil
+	var svcs []CIRef
+	s.g.mu.RLock()
+	hops, _, _ := s.g.walkLocked(ciID, Upstream, 0, 0)
+	for _, h := range hops {
+		if ref := s.g.refAt(h.at); ref.Service {
+			svcs = append(svcs, ref)
+		}
+	}
+	s.g.mu.RUnlock()
+	slices.SortFunc(svcs, func(a, b CIRef) int { return strings.Compare(a.Name, b.Name) })
+	ids := make([]int64, len(svcs))
+	for i, r := range svcs {
+		ids[i] = r.ID
+	}
+	// A service deleted since the walk is left out.
+	return s.getMany(ctx, ids)
 }

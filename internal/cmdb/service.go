@@ -141,7 +141,7 @@ func (s *Service) loadGraph(ctx context.Context) (*graph, error) {
 			rows.Close()
 			return nil, fmt.Errorf("cmdb: load CIs: %w", err)
 		}
-		g.nodes[id] = n
+		g.putCILocked(id, n.name, n.typ)
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("cmdb: load CIs: %w", err)
