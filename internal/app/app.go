@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
@@ -132,10 +133,21 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
+	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
+		if kind != cmdb.LinkMonitor {
+			return nil // the other domains check their own links when they land
+		}
+		_, err := mons.Get(ctx, id)
+		return err
+	}})
+	if err := ci.Start(ctx); err != nil {
+		return err
+	}
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Collectors: mons.Collectors()})
+		Monitors: mons, CMDB: ci, Collectors: mons.Collectors()})
 	if err != nil {
 		return err
 	}

@@ -325,7 +325,7 @@ type ListFilter struct {
 	// Query matches a part of the name or description, ignoring case.
 	Query string
 	Tag   string
-	// Sort is name (default), -name, updated or -updated.
+	// Sort is name (default; case-insensitive), -name, updated or -updated.
 	Sort string
 	// After is the cursor: the id of the last CI of the previous page.
 	After int64
@@ -351,7 +351,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]CI, int64, error) {
 	desc := strings.HasPrefix(f.Sort, "-")
 	switch strings.TrimPrefix(f.Sort, "-") {
 	case "name":
-		col = "c.name"
+		col = "lower(c.name)"
 	case "updated":
 		col = "c.updated_at"
 	default:
@@ -390,7 +390,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]CI, int64, error) {
 		// Keyset pagination: continue after the cursor CI's place in the order.
 		var name string
 		var updated time.Time
-		err := s.db.R.QueryRowContext(ctx, `SELECT name, updated_at FROM cis WHERE id = $1`, f.After).Scan(&name, &updated)
+		err := s.db.R.QueryRowContext(ctx, `SELECT lower(name), updated_at FROM cis WHERE id = $1`, f.After).Scan(&name, &updated)
 		if err != nil {
 			if isNotFound(store.MapError(err)) {
 				return nil, 0, valid.Errorf("cursor", "points to a CI that no longer exists; start from the first page")

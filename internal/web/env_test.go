@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -23,6 +24,7 @@ type testEnv struct {
 	db     *store.DB
 	auth   *auth.Service
 	mons   *monitor.Service
+	cmdb   *cmdb.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -46,13 +48,23 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	done := make(chan struct{})
 	go func() { _ = mons.Run(runCtx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Collectors: mons.Collectors()})
+	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
+		if kind != cmdb.LinkMonitor {
+			return nil
+		}
+		_, err := mons.Get(ctx, id)
+		return err
+	}})
+	if err := ci.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, CMDB: ci, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, cmdb: ci, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

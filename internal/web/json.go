@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
@@ -48,6 +49,7 @@ func writeError(w http.ResponseWriter, status int, code, msg, field string) {
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	var rl *auth.RateLimitedError
 	var mbe *http.MaxBytesError
+	var refused *cmdb.Refusal
 	switch ve, isValid := valid.As(err); {
 	case isValid:
 		writeError(w, http.StatusUnprocessableEntity, "invalid", ve.Error(), ve.Field)
@@ -59,6 +61,8 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "a resource with these values already exists", "")
 	case errors.Is(err, monitor.ErrManagedByFile):
 		writeError(w, http.StatusConflict, "managed_by_file", "this monitor is declared in a monitors file; change it there and reload", "")
+	case errors.As(err, &refused):
+		writeError(w, http.StatusConflict, "refused", refused.Msg, "")
 	case errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, "last_admin", "this would leave no enabled admin", "")
 	case errors.Is(err, auth.ErrInvalidCredentials):

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
@@ -35,6 +36,9 @@ type Options struct {
 	// Monitors is the monitoring service; nil leaves its routes out (tests
 	// of other areas).
 	Monitors *monitor.Service
+	// CMDB is the configuration management database; nil leaves its
+	// routes out.
+	CMDB *cmdb.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

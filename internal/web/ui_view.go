@@ -35,6 +35,7 @@ var navigation = []struct {
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
+	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -55,6 +56,17 @@ var notices = map[string]string{
 	"monitor-deleted":     "The monitor and its history were deleted.",
 	"maintenance-created": "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
 	"maintenance-saved":   "The maintenance window was saved.",
+	"ci-created":          "The item was added. Relate it to what it needs so impact analysis can follow failures.",
+	"ci-saved":            "The item was saved; its history records what changed.",
+	"ci-deleted":          "The item was deleted with its relationships and links.",
+	"ci-related":          "The relationship was added.",
+	"ci-unrelated":        "The relationship was removed.",
+	"ci-linked":           "The monitor was linked; its page now shows the services this item's failure hurts.",
+	"ci-unlinked":         "The monitor was unlinked.",
+	"citype-saved":        "The CI type was saved.",
+	"citype-deleted":      "The CI type was deleted.",
+	"reltype-created":     "The relationship type was added.",
+	"reltype-deleted":     "The relationship type was deleted.",
 	"maintenance-deleted": "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
 }
 
@@ -67,6 +79,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 			for _, n := range navigation {
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
+				}
+				if n.link.Section == "cis" && s.opts.CMDB == nil {
+					continue
 				}
 				if p.Role.Allows(n.role) {
 					v.Nav = append(v.Nav, n.link)

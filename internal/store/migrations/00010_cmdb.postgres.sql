@@ -42,7 +42,7 @@ CREATE TABLE cis (
     updated_at  TIMESTAMPTZ NOT NULL,
     UNIQUE (type_id, name)
 );
-CREATE INDEX cis_name ON cis (name, id);
+CREATE INDEX cis_name ON cis (lower(name), id);
 CREATE INDEX cis_updated ON cis (updated_at, id);
 CREATE INDEX cis_env_status ON cis (environment, status);
 
