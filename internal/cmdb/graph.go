@@ -287,6 +287,5 @@ func (g *graph) refs(ids []int64) []CIRef {
 	return out
 }
 
-
 // relKeyLocked names a relationship type; the caller holds the lock.
 func (g *graph) relKeyLocked(typ int64) string { return g.relKeys[typ] }
