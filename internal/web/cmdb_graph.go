@@ -34,13 +34,14 @@ type graphBox struct {
 // it needs (downstream) in rows below, up to the walks' depth. Each row
 // shows at most graphPerRow CIs and then a "+N more" marker linking to the
 // full impact list; each node links to its CI's page. The walks visit each
-// CI once, so cycles draw as a tree of shortest paths.
+// CI once, so cycles draw as a tree of shortest paths; a CI on a cycle
+// through the root is both above and below it and is drawn in both places.
 func dependencyGraph(root cmdb.CIRef, up, down cmdb.ImpactResult) template.HTML {
 	rowsOf := func(res cmdb.ImpactResult) [][]cmdb.Node {
 		var rows [][]cmdb.Node
 		for _, n := range res.Nodes {
-			if n.Depth > graphMaxRows {
-				continue
+			if n.Depth > graphMaxRows || n.CI.ID == root.ID {
+				continue // walks never return the root; be safe anyway
 			}
 			for len(rows) < n.Depth {
 				rows = append(rows, nil)

@@ -173,7 +173,7 @@ func (h *cmdbHandlers) detailPage(w http.ResponseWriter, r *http.Request) {
 func (h *cmdbHandlers) renderDetail(w http.ResponseWriter, r *http.Request, c cmdb.CI, status int, errs fieldErrors, form url.Values) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	pg := ciPage{CI: c, CanEdit: canOperate(r), Errors: errs, Depth: 2, RelDir: "out"}
+	pg := ciPage{CI: c, CanEdit: canOperate(r), Errors: errs, Depth: 2, RelDir: "out", RelType: "depends_on"}
 	if form != nil {
 		pg.RelType, pg.RelDir, pg.Peer, pg.MonitorID = echo(form.Get("type")), echo(form.Get("direction")), echo(form.Get("peer")), echo(form.Get("monitor_id"))
 	}
