@@ -116,6 +116,17 @@ func BenchmarkImpactUpstream50k(b *testing.B) {
 		b.Run(eng.name, func(b *testing.B) {
 			s, root := benchGraph(b, eng.open(b))
 			ctx := context.Background()
+			b.Run("index-walk", func(b *testing.B) {
+				var n int
+				buf := &walkBuf{}
+				for b.Loop() {
+					s.g.mu.RLock()
+					hops, _, _ := s.g.walkLocked(buf, root, Upstream, 0, 0)
+					s.g.mu.RUnlock()
+					n = len(hops)
+				}
+				b.ReportMetric(float64(n), "cis")
+			})
 			b.Run("index-impact", func(b *testing.B) {
 				var n int
 				for b.Loop() {

@@ -36,7 +36,28 @@ type graph struct {
 	relKeys map[int64]string
 	out     [][]edge // by source slot: edges to targets
 	in      [][]edge // by target slot: edges from sources
+	// bufs keeps walk buffers between walks: a whole-graph walk fills
+	// megabytes of hops, and reusing them keeps impact analysis off the
+	// garbage collector.
+	bufs sync.Pool
 }
+
+// walkBuf holds one walk's working memory.
+type walkBuf struct {
+	hops           []Hop
+	seen           []int32
+	frontier, next []int32
+}
+
+func (g *graph) getBuf() *walkBuf {
+	if b, ok := g.bufs.Get().(*walkBuf); ok {
+		return b
+	}
+	return &walkBuf{}
+}
+
+// putBuf returns a buffer; the caller no longer uses its hops.
+func (g *graph) putBuf(b *walkBuf) { g.bufs.Put(b) }
 
 type node struct {
 	id   int64 // 0 for a deleted CI's slot
@@ -164,25 +185,30 @@ type Hop struct {
 func (g *graph) walk(root int64, dir Direction, maxDepth, maxNodes int) (hops []Hop, truncated bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	hops, _, truncated = g.walkLocked(root, dir, maxDepth, maxNodes)
+	hops, _, truncated = g.walkLocked(&walkBuf{}, root, dir, maxDepth, maxNodes)
 	return hops, truncated
 }
 
 // walkLocked is walk under the caller's read lock. It also returns, by
 // slot, where each reached CI is in hops (-1 for the root, -2 for CIs not
 // reached), for following paths back.
-func (g *graph) walkLocked(root int64, dir Direction, maxDepth, maxNodes int) (hops []Hop, seen []int32, truncated bool) {
+func (g *graph) walkLocked(buf *walkBuf, root int64, dir Direction, maxDepth, maxNodes int) (hops []Hop, seen []int32, truncated bool) {
 	rs, ok := g.slot[root]
 	if !ok {
 		return nil, nil, false
 	}
-	seen = make([]int32, len(g.nodes))
+	if cap(buf.seen) < len(g.nodes) {
+		buf.seen = make([]int32, len(g.nodes))
+	}
+	seen = buf.seen[:len(g.nodes)]
 	for i := range seen {
 		seen[i] = -2
 	}
 	seen[rs] = -1
-	frontier := []int32{rs}
-	var next []int32
+	hops = buf.hops[:0]
+	frontier := append(buf.frontier[:0], rs)
+	next := buf.next[:0]
+	defer func() { buf.hops, buf.frontier, buf.next = hops, frontier, next }()
 	for depth := 1; len(frontier) > 0; depth++ {
 		if maxDepth > 0 && depth > maxDepth {
 			// Anything beyond the limit means the picture is cut.

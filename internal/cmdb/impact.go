@@ -76,9 +76,12 @@ func (s *Service) Impact(ctx context.Context, ciID int64, dir Direction, maxDept
 	}
 	// The walk is never cut by size, so every service is found; only the
 	// node list returned is capped.
+	buf := s.g.getBuf()
+	defer s.g.putBuf(buf)
 	s.g.mu.RLock()
-	hops, seen, depthCut := s.g.walkLocked(ciID, dir, maxDepth, 0)
-	res := ImpactResult{Root: root, Direction: dir, MaxDepth: maxDepth, Truncated: depthCut || len(hops) > MaxImpactNodes, Services: []ServicePath{}}
+	hops, seen, depthCut := s.g.walkLocked(buf, ciID, dir, maxDepth, 0)
+	res := ImpactResult{Root: root, Direction: dir, MaxDepth: maxDepth, Truncated: depthCut || len(hops) > MaxImpactNodes, Services: []ServicePath{},
+		Nodes: make([]Node, 0, min(len(hops), MaxImpactNodes))}
 	for i, h := range hops {
 		ref := s.g.refAt(h.at)
 		if i < MaxImpactNodes {
@@ -120,8 +123,10 @@ func (s *Service) ImpactedServices(ctx context.Context, ciID int64) ([]CI, error
 		return nil, fmt.Errorf("cmdb: impacted services of CI %d: %w", ciID, store.ErrNotFound)
 	}
 	var svcs []CIRef
+	buf := s.g.getBuf()
+	defer s.g.putBuf(buf)
 	s.g.mu.RLock()
-	hops, _, _ := s.g.walkLocked(ciID, Upstream, 0, 0)
+	hops, _, _ := s.g.walkLocked(buf, ciID, Upstream, 0, 0)
 	for _, h := range hops {
 		if ref := s.g.refAt(h.at); ref.Service {
 			svcs = append(svcs, ref)

@@ -146,7 +146,7 @@ func (s *Service) loadGraph(ctx context.Context) (*graph, error) {
 	if err := closeRows(rows); err != nil {
 		return nil, fmt.Errorf("cmdb: load CIs: %w", err)
 	}
-	rows, err = s.db.R.QueryContext(ctx, `SELECT id, type_id, source_id, target_id FROM ci_relationships`)
+	rows, err = s.db.R.QueryContext(ctx, `SELECT id, type_id, source_id, target_id FROM ci_relationships ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("cmdb: load relationships: %w", err)
 	}
