@@ -29,6 +29,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzLayerShifts -fuzztime 30s ./internal/oncall/
 	go test -run '^$$' -fuzz FuzzSchedulePrepare -fuzztime 30s ./internal/oncall/
 	go test -run '^$$' -fuzz FuzzParseRestrictions -fuzztime 30s ./internal/web/
+	go test -run '^$$' -fuzz FuzzSchemaCheck -fuzztime 30s ./internal/cmdb/
 	for f in FuzzParsePerfdata FuzzParseRange FuzzNewHTTP FuzzNewTCP FuzzNewTLS FuzzNewDNS FuzzNewPing FuzzNewNagios; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done
 	for f in FuzzParsePagerDuty FuzzParseAlertmanager FuzzParseGeneric; do \

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -144,11 +145,21 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// Pager is wired to notifications and the incident timeline by the
 	// incident pipeline; until then escalation steps are logged.
 	onCall := oncall.NewService(db, oncall.Options{Logger: log})
+	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
+		if kind != cmdb.LinkMonitor {
+			return nil // the other domains check their own links when they land
+		}
+		_, err := mons.Get(ctx, id)
+		return err
+	}})
+	if err := ci.Start(ctx); err != nil {
+		return err
+	}
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs,
+		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci,
 		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err

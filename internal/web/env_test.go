@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
@@ -30,6 +31,7 @@ type testEnv struct {
 	notify *notify.Service
 	oncall *oncall.Service
 	incs   *incident.Service
+	cmdb   *cmdb.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -65,13 +67,23 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	incDone := make(chan struct{})
 	go func() { incs.Run(runCtx); close(incDone) }()
 	t.Cleanup(func() { cancel(); <-incDone })
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, Collectors: mons.Collectors()})
+	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
+		if kind != cmdb.LinkMonitor {
+			return nil
+		}
+		_, err := mons.Get(ctx, id)
+		return err
+	}})
+	if err := ci.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -49,6 +50,7 @@ func writeError(w http.ResponseWriter, status int, code, msg, field string) {
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	var rl *auth.RateLimitedError
 	var mbe *http.MaxBytesError
+	var refused *cmdb.Refusal
 	switch ve, isValid := valid.As(err); {
 	case isValid:
 		writeError(w, http.StatusUnprocessableEntity, "invalid", ve.Error(), ve.Field)
@@ -64,6 +66,8 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "invalid_transition", "the incident's status does not allow this", "")
 	case errors.Is(err, store.ErrReference):
 		writeError(w, http.StatusConflict, "in_use", "the resource is still referenced (a service with alerts or incidents is kept for their history)", "")
+	case errors.As(err, &refused):
+		writeError(w, http.StatusConflict, "refused", refused.Msg, "")
 	case errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, "last_admin", "this would leave no enabled admin", "")
 	case errors.Is(err, auth.ErrInvalidCredentials):

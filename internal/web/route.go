@@ -46,6 +46,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.notifyRoutes()...)
 	rs = append(rs, s.oncallRoutes()...)
 	rs = append(rs, s.incidentRoutes()...)
+	rs = append(rs, s.cmdbRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }

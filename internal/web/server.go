@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
@@ -45,6 +46,9 @@ type Options struct {
 	OnCall *oncall.Service
 	// Incidents is the incident service; nil leaves its routes out.
 	Incidents *incident.Service
+	// CMDB is the configuration management database; nil leaves its
+	// routes out.
+	CMDB *cmdb.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

@@ -47,6 +47,9 @@ type monitorPage struct {
 	InMaintenance *coveringWindow
 	// Heartbeat is set for heartbeat monitors: where and how to ping.
 	Heartbeat *heartbeatView
+	// CIs are the configuration items the monitor is linked to and the
+	// business services they hurt; nil without a CMDB.
+	CIs *linkedView
 }
 
 // heartbeatView is what a heartbeat monitor's page shows about its pings.
@@ -235,6 +238,10 @@ func (s *Server) monitorPage(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, SurfaceUI, err)
 			return
 		}
+	}
+	if pg.CIs, err = s.monitorCIs(r, m.ID); err != nil {
+		s.serverError(w, r, SurfaceUI, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "monitor", s.newView(r, m.Name, "monitors", pg))
 }

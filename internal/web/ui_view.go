@@ -39,6 +39,7 @@ var navigation = []struct {
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
 	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
 	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer},
+	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -87,6 +88,17 @@ var notices = map[string]string{
 	"service-saved":         "The service was saved.",
 	"service-deleted":       "The service was deleted.",
 	"integration-deleted":   "The integration was deleted; its key no longer works. Its alerts stay.",
+	"ci-created":            "The item was added. Relate it to what it needs so impact analysis can follow failures.",
+	"ci-saved":              "The item was saved; its history records what changed.",
+	"ci-deleted":            "The item was deleted with its relationships and links.",
+	"ci-related":            "The relationship was added.",
+	"ci-unrelated":          "The relationship was removed.",
+	"ci-linked":             "The monitor was linked; its page now shows the services this item's failure hurts.",
+	"ci-unlinked":           "The monitor was unlinked.",
+	"citype-saved":          "The CI type was saved.",
+	"citype-deleted":        "The CI type was deleted.",
+	"reltype-created":       "The relationship type was added.",
+	"reltype-deleted":       "The relationship type was deleted.",
 }
 
 // newView fills the layout's parts for the caller of r.
@@ -96,14 +108,8 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
 			for _, n := range navigation {
-				if (n.link.Section == "incidents" || n.link.Section == "services") && s.opts.Incidents == nil {
-					continue
-				}
-				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
-					continue // a server without monitoring (tests of other areas)
-				}
-				if (n.link.Section == "notifications" && s.opts.Notify == nil) || (n.link.Section == "oncall" && s.opts.OnCall == nil) {
-					continue
+				if !s.sectionServed(n.link.Section) {
+					continue // a server without that domain (tests of other areas)
 				}
 				if p.Role.Allows(n.role) {
 					v.Nav = append(v.Nav, n.link)
@@ -112,6 +118,24 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		}
 	}
 	return v
+}
+
+// sectionServed says whether this server has the domain behind a
+// navigation section; tests build servers with only some domains.
+func (s *Server) sectionServed(section string) bool {
+	switch section {
+	case "monitors", "maintenance", "status-pages":
+		return s.opts.Monitors != nil
+	case "incidents", "services":
+		return s.opts.Incidents != nil
+	case "notifications":
+		return s.opts.Notify != nil
+	case "oncall":
+		return s.opts.OnCall != nil
+	case "cis":
+		return s.opts.CMDB != nil
+	}
+	return true
 }
 
 // signedIn returns the caller of a UI page. Routes behind guard carry the
