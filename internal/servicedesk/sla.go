@@ -91,7 +91,7 @@ func clockRuns(history []StatusChange, stop, now time.Time) (runs [][2]time.Time
 		end = stop
 	}
 	for i, h := range history {
-		if !h.At.Before(end) {
+		if h.At.After(end) {
 			break
 		}
 		until := end
