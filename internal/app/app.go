@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
 )
@@ -132,10 +133,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
+	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Collectors: mons.Collectors()})
+		Monitors: mons, Collectors: mons.Collectors(), ServiceDesk: desk})
 	if err != nil {
 		return err
 	}
@@ -187,6 +190,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { as.Run(workCtx) })
+	wg.Go(func() { desk.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

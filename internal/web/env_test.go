@@ -12,6 +12,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
 )
@@ -23,6 +24,7 @@ type testEnv struct {
 	db     *store.DB
 	auth   *auth.Service
 	mons   *monitor.Service
+	desk   *servicedesk.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -46,13 +48,14 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	done := make(chan struct{})
 	go func() { _ = mons.Run(runCtx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Collectors: mons.Collectors()})
+	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Collectors: mons.Collectors(), ServiceDesk: desk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, desk: desk, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

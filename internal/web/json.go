@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/monitor"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
@@ -59,6 +60,12 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "a resource with these values already exists", "")
 	case errors.Is(err, monitor.ErrManagedByFile):
 		writeError(w, http.StatusConflict, "managed_by_file", "this monitor is declared in a monitors file; change it there and reload", "")
+	case errors.Is(err, store.ErrReference):
+		writeError(w, http.StatusConflict, "in_use", "this is still in use, or refers to something that does not exist", "")
+	case errors.Is(err, servicedesk.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "your role may not do this to this ticket", "")
+	case errors.Is(err, servicedesk.ErrTransition):
+		writeError(w, http.StatusConflict, "invalid_transition", strings.TrimPrefix(err.Error(), "servicedesk: "), "status")
 	case errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, "last_admin", "this would leave no enabled admin", "")
 	case errors.Is(err, auth.ErrInvalidCredentials):

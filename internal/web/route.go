@@ -43,6 +43,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.maintenanceRoutes()...)
 	rs = append(rs, s.pingRoutes()...)
 	rs = append(rs, s.statusPageRoutes()...)
+	rs = append(rs, s.serviceDeskRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }

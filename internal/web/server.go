@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/monitor"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	// Monitors is the monitoring service; nil leaves its routes out (tests
 	// of other areas).
 	Monitors *monitor.Service
+	// ServiceDesk is the service desk (tickets, SLAs); nil leaves its
+	// routes out.
+	ServiceDesk *servicedesk.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

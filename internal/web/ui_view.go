@@ -35,6 +35,8 @@ var navigation = []struct {
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
+	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester},
+	{navLink{"/service-desk", "Service desk", "service-desk"}, auth.RoleAdmin},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -56,6 +58,13 @@ var notices = map[string]string{
 	"maintenance-created": "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
 	"maintenance-saved":   "The maintenance window was saved.",
 	"maintenance-deleted": "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
+	"ticket-created":      "The ticket was opened. Replies and status changes show on this page.",
+	"ticket-saved":        "The ticket was saved.",
+	"ticket-merged":       "The duplicate was closed and merged into this ticket.",
+	"reply-added":         "Your message was added to the conversation.",
+	"tickets-updated":     "The selected tickets were updated.",
+	"desk-saved":          "The service desk settings were saved.",
+	"desk-deleted":        "It was deleted.",
 }
 
 // newView fills the layout's parts for the caller of r.
@@ -67,6 +76,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 			for _, n := range navigation {
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
 					continue // a server without monitoring (tests of other areas)
+				}
+				if (n.link.Section == "tickets" || n.link.Section == "service-desk") && s.opts.ServiceDesk == nil {
+					continue
 				}
 				if p.Role.Allows(n.role) {
 					v.Nav = append(v.Nav, n.link)
