@@ -374,7 +374,9 @@ func TestSLAJobRecordsWarningsAndBreaches(t *testing.T) {
 			t.Fatalf("paused filter %v", p.Tickets)
 		}
 		h, _ := f.svc.History(f.as("agent1"), tk.ID)
-		if !slices.ContainsFunc(h, func(e HistoryEntry) bool { return e.Field == "sla.first_response" && e.New == "breached" && e.Actor == "system" }) {
+		if !slices.ContainsFunc(h, func(e HistoryEntry) bool {
+			return e.Field == "sla.first_response" && e.New == "breached" && e.Actor == "system"
+		}) {
 			t.Fatalf("history lacks the breach: %+v", h)
 		}
 	})
