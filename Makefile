@@ -24,5 +24,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./internal/web/
 	go test -run '^$$' -fuzz FuzzParseCron -fuzztime 30s ./internal/monitor/
 	go test -run '^$$' -fuzz FuzzLoadFiles -fuzztime 30s ./internal/monitor/
+	go test -run '^$$' -fuzz FuzzClock -fuzztime 30s ./internal/servicedesk/
+	go test -run '^$$' -fuzz FuzzCalendarCompile -fuzztime 30s ./internal/servicedesk/
 	for f in FuzzParsePerfdata FuzzParseRange FuzzNewHTTP FuzzNewTCP FuzzNewTLS FuzzNewDNS FuzzNewPing FuzzNewNagios; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done

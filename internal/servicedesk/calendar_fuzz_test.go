@@ -1,6 +1,7 @@
 package servicedesk
 
 import (
+	"github.com/opsdeck/opsdeck/internal/valid"
 	"slices"
 	"testing"
 	"time"
@@ -106,4 +107,25 @@ func TestClockAddIsSmallest(t *testing.T) {
 			t.Fatal("brute force walk is broken")
 		}
 	}
+}
+
+// FuzzCalendarCompile feeds outside text (a time zone, a weekday's spans, a
+// holiday) to the calendar parser: it never panics, refusals name a field,
+// and whatever compiles obeys the clock laws.
+func FuzzCalendarCompile(f *testing.F) {
+	f.Add("Europe/Berlin", "08:00-12:00", "13:00-17:00", "2026-12-25")
+	f.Add("UTC", "22:00-06:00", "", "")
+	f.Add("America/New_York", "00:00-24:00", "24:00-01:00", "2028-02-29")
+	f.Add("Local", "8-5", "x", "25/12")
+	f.Fuzz(func(t *testing.T, tz, span1, span2, holiday string) {
+		c := Calendar{TimeZone: tz, Hours: map[string][]string{"mon": {span1}, "thu": {span1, span2}}, Holidays: []string{holiday}}
+		k, err := c.Compile()
+		if err != nil {
+			if _, ok := valid.As(err); !ok {
+				t.Fatalf("refusal without a field: %v", err)
+			}
+			return
+		}
+		checkClockLaws(t, k, time.Date(2026, 3, 27, 11, 0, 0, 0, time.UTC), 3*time.Hour, 31*time.Hour)
+	})
 }
