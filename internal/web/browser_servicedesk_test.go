@@ -50,7 +50,7 @@ func TestBrowserServiceDeskJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("f-subject"), "VPN drops every hour"),
 		chromedp.SendKeys(chromedp.ID("f-description"), "Since Monday, on the home office line."),
 		chromedp.Click(chromedp.CSS(`form[action="/tickets/new"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("sla")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
 	)
 	ticketURL, _, _ := strings.Cut(read(t, ctx, "url", chromedp.Location()), "?")
 	if txt := read(t, ctx, "sla", chromedp.Text(chromedp.ID("sla-badge"))); !strings.Contains(txt, "On track") {
@@ -73,13 +73,14 @@ func TestBrowserServiceDeskJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("f-body")),
 		chromedp.SendKeys(chromedp.ID("f-body"), "Which VPN client version do you run?"),
 		chromedp.Click(chromedp.CSS(`form.reply-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".comment-public")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
 	)
 	step(t, ctx, "set pending on the requester",
 		chromedp.SetValue(chromedp.ID("f-status"), "pending"),
 		chromedp.SetValue(chromedp.ID("f-pending_reason"), "requester"),
 		chromedp.Click(chromedp.CSS(`form[action$="/update"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("sla")),
+		// The page before had a notice too; the paused badge is new.
+		chromedp.WaitVisible(chromedp.CSS("#sla-badge .status-info")),
 	)
 	if txt := read(t, ctx, "paused badge", chromedp.Text(chromedp.ID("sla-badge"))); !strings.Contains(txt, "Paused") {
 		t.Fatalf("pending ticket's SLA badge: %q", txt)
@@ -96,7 +97,7 @@ func TestBrowserServiceDeskJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("f-body")),
 		chromedp.SendKeys(chromedp.ID("f-body"), "Version 5.2"),
 		chromedp.Click(chromedp.CSS(`form.reply-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("sla")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
 	)
 	if txt := read(t, ctx, "resumed", chromedp.Text(chromedp.CSS(".page-head"))); !strings.Contains(txt, "open") || strings.Contains(txt, "Paused") {
 		t.Fatalf("after the requester's reply: %q", txt)
@@ -109,7 +110,7 @@ func TestBrowserServiceDeskJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("f-status")),
 		chromedp.SetValue(chromedp.ID("f-status"), "resolved"),
 		chromedp.Click(chromedp.CSS(`form[action$="/update"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("sla")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
 	)
 	if txt := read(t, ctx, "resolved", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(txt, "resolved") || !strings.Contains(txt, "Met") {
 		t.Fatalf("after resolving: %q", txt)
