@@ -140,6 +140,26 @@ func BenchmarkQueueList1M(b *testing.B) {
 			}
 		}
 	})
+	b.Run("detail", func(b *testing.B) {
+		// The ticket page's reads: the ticket, its live SLA (from its status
+		// history), its conversation and its history.
+		id := first.Tickets[7].ID
+		for b.Loop() {
+			t, err := svc.Ticket(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.SLA(ctx, t); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.Comments(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.History(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("newest", func(b *testing.B) {
 		g := Filter{Sort: SortNewest, Limit: 50}
 		for b.Loop() {

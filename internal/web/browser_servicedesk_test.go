@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -116,7 +115,7 @@ func TestBrowserServiceDeskJourney(t *testing.T) {
 		t.Fatalf("after resolving: %q", txt)
 	}
 	hist := read(t, ctx, "history", chromedp.Text(chromedp.ID("history")))
-	for _, want := range []string{"pending", "first_response", fmt.Sprint("resolved")} {
+	for _, want := range []string{"pending", "first_response", "resolved"} {
 		if !strings.Contains(hist, want) {
 			t.Fatalf("history lacks %q: %q", want, hist)
 		}

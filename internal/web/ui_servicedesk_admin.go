@@ -169,9 +169,7 @@ func (s *Server) saveCalendarUI(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	for _, h := range strings.Fields(strings.ReplaceAll(r.PostFormValue("holidays"), ",", " ")) {
-		c.Holidays = append(c.Holidays, h)
-	}
+	c.Holidays = append(c.Holidays, strings.Fields(strings.ReplaceAll(r.PostFormValue("holidays"), ",", " "))...)
 	_, err := s.opts.ServiceDesk.SaveCalendar(r.Context(), c)
 	if err != nil {
 		errs := fieldErrors{}
