@@ -39,6 +39,10 @@ func TestServiceDeskPagesEscapeHostileText(t *testing.T) {
 		if actions := strings.Contains(detail, `action="/tickets/`+fmt.Sprint(tk.ID)+`/update"`); actions != role.Allows(auth.RoleOperator) {
 			t.Fatalf("%s gets the agent actions: %v", role, actions)
 		}
+		// Viewers read but cannot reply; everyone else can.
+		if reply := strings.Contains(detail, `action="/tickets/`+fmt.Sprint(tk.ID)+`/reply"`); reply == (role == auth.RoleViewer) {
+			t.Fatalf("%s gets the reply box: %v", role, reply)
+		}
 	}
 	admin := signedIn(t, e, auth.RoleAdmin)
 	for _, path := range []string{"/service-desk", "/service-desk/calendars/new", "/service-desk/policies/new", "/service-desk/groups/new"} {
