@@ -39,6 +39,8 @@ type Options struct {
 	// SLACheckInterval is how often the SLA job looks for timers that
 	// crossed a threshold (default 30 s).
 	SLACheckInterval time.Duration
+	// MaxAttachmentBytes caps one attachment (default 10 MiB).
+	MaxAttachmentBytes int64
 	// OnSLAEvent is called after a warning or breach is committed.
 	OnSLAEvent func(ctx context.Context, e SLAEvent)
 	Logger     *slog.Logger

@@ -432,3 +432,48 @@ func TestListSortAndCursor(t *testing.T) {
 		assertField(t, err, "sort")
 	})
 }
+
+func TestAttachments(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.svc.opts.MaxAttachmentBytes = 1000
+		tk := f.ticket("alice", "screen broken")
+		png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...)
+		at, err := f.svc.AddAttachment(f.as("alice"), tk.ID, `C:\Users\alice\photo "1".png`, png)
+		if err != nil || at.ContentType != "image/png" || at.Filename != "photo 1.png" || at.Size != 108 {
+			t.Fatalf("attach %+v %v", at, err)
+		}
+		for _, c := range []struct {
+			name string
+			data []byte
+		}{
+			{"page.html", []byte("<html><script>alert(1)</script></html>")},
+			{"x.png", []byte("<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>")},
+			{"big.txt", []byte(strings.Repeat("a", 1001))},
+			{"empty.txt", nil},
+			{"", []byte("hello")},
+			{"run.exe", []byte("MZ\x90\x00\x03\x00\x00\x00")},
+		} {
+			_, err := f.svc.AddAttachment(f.as("alice"), tk.ID, c.name, c.data)
+			assertField(t, err, "file")
+		}
+		if _, err := f.svc.AddAttachment(f.as("bob"), tk.ID, "a.txt", []byte("hi")); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("bob attached to alice's ticket: %v", err)
+		}
+		if _, err := f.svc.AttachmentData(f.as("bob"), tk.ID, at.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("bob read alice's attachment: %v", err)
+		}
+		other := f.ticket("bob", "bob's")
+		if _, err := f.svc.AttachmentData(f.as("bob"), other.ID, at.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("attachment read through another ticket: %v", err)
+		}
+		got, err := f.svc.AttachmentData(f.as("agent1"), tk.ID, at.ID)
+		if err != nil || string(got.Data) != string(png) {
+			t.Fatalf("read back %v", err)
+		}
+		list, _ := f.svc.Attachments(f.as("alice"), tk.ID)
+		if len(list) != 1 || list[0].Data != nil {
+			t.Fatalf("list %+v", list)
+		}
+	})
+}

@@ -49,6 +49,7 @@ func (s *Server) serviceDeskRoutes() []Route {
 		api("GET", "/api/v1/priority-matrix", auth.RoleRequester, s.apiGetMatrix),
 		api("PUT", "/api/v1/priority-matrix", auth.RoleAdmin, s.apiSetMatrix),
 	}
+	rs = append(rs, s.attachmentRoutes()...)
 	return append(rs, s.serviceDeskUIRoutes()...)
 }
 

@@ -21,6 +21,8 @@ type ticketPageData struct {
 	Badge      slaBadge
 	Timers     []timerView
 	Comments   []servicedesk.Comment
+	Files      []servicedesk.Attachment
+	MaxFile    string
 	History    []servicedesk.HistoryEntry
 	Agent      bool
 	CanEdit    bool
@@ -102,6 +104,11 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, status int
 		s.serverError(w, r, SurfaceUI, err)
 		return
 	}
+	if d.Files, err = s.opts.ServiceDesk.Attachments(ctx, id); err != nil {
+		s.serverError(w, r, SurfaceUI, err)
+		return
+	}
+	d.MaxFile = byteSize(s.opts.ServiceDesk.MaxAttachment())
 	if d.Agent {
 		if d.History, err = s.opts.ServiceDesk.History(ctx, id); err != nil {
 			s.serverError(w, r, SurfaceUI, err)
@@ -143,7 +150,7 @@ func ticketActionError(err error) (string, bool) {
 var ticketLabels = map[string]string{"body": "Reply", "subject": "Subject", "description": "Description", "category": "Category",
 	"tags": "Tags", "organization": "Organisation", "assignee_id": "Assignee", "group_id": "Group", "impact": "Impact",
 	"urgency": "Urgency", "priority": "Priority", "status": "Status", "pending_reason": "Waiting on", "type": "Type",
-	"requester_id": "Requester", "into": "Merge into", "due_at": "Due date"}
+	"requester_id": "Requester", "into": "Merge into", "due_at": "Due date", "file": "File"}
 
 // actionFailed re-draws the ticket with err beside its field, or fails.
 func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, d ticketPageData, err error) {
@@ -280,4 +287,15 @@ func (s *Server) mergeTicketUI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/tickets/"+strconv.FormatInt(into, 10)+"?notice=ticket-merged", http.StatusSeeOther)
+}
+
+// byteSize writes a size for people: 512 B, 3.4 KiB, 10 MiB.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
 }

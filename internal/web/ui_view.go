@@ -62,6 +62,7 @@ var notices = map[string]string{
 	"ticket-saved":        "The ticket was saved.",
 	"ticket-merged":       "The duplicate was closed and merged into this ticket.",
 	"reply-added":         "Your message was added to the conversation.",
+	"file-attached":       "The file was attached.",
 	"tickets-updated":     "The selected tickets were updated.",
 	"desk-saved":          "The service desk settings were saved.",
 	"desk-deleted":        "It was deleted.",

@@ -118,7 +118,24 @@ CREATE TABLE sd_history (
 );
 CREATE INDEX sd_history_ticket ON sd_history(ticket_id, id);
 
+-- Attachments live in their own table so ticket rows and lists never
+-- carry their bytes; content_type is what the server sniffed, not what the
+-- uploader claimed.
+CREATE TABLE sd_attachments (
+    id           INTEGER PRIMARY KEY,
+    ticket_id    BIGINT NOT NULL REFERENCES sd_tickets(id) ON DELETE CASCADE,
+    filename     TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    sha256       TEXT NOT NULL,
+    data         BLOB NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX sd_attachments_ticket ON sd_attachments(ticket_id, id);
+
 -- +goose Down
+DROP TABLE sd_attachments;
 DROP TABLE sd_history;
 DROP TABLE sd_comments;
 DROP TABLE sd_tickets;
