@@ -133,7 +133,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
-	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
+	desk := servicedesk.New(db, servicedesk.Options{Logger: log, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
+		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,

@@ -42,7 +42,8 @@ type Config struct {
 	// Auth holds session and login-throttling settings.
 	Auth AuthConfig
 	// Monitoring tunes the check scheduler and how long history is kept.
-	Monitoring MonitoringConfig
+	Monitoring  MonitoringConfig
+	ServiceDesk ServiceDeskConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -82,6 +83,13 @@ type MonitoringConfig struct {
 	RawRetention, MinuteRetention, HourRetention time.Duration
 }
 
+// ServiceDeskConfig holds how long resolved tickets may be reopened and
+// the attachment size cap.
+type ServiceDeskConfig struct {
+	ReopenWindow       time.Duration
+	MaxAttachmentBytes int64
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -108,6 +116,7 @@ func Default() Config {
 			MinuteRetention: 30 * 24 * time.Hour,
 			HourRetention:   400 * 24 * time.Hour,
 		},
+		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 	}
 }
 

@@ -59,7 +59,8 @@ func TestDefault(t *testing.T) {
 			SessionTTL: 12 * time.Hour, LoginMaxFailuresPerUser: 5, LoginMaxFailuresPerIP: 20,
 			LoginFailureWindow: 15 * time.Minute, TokenCacheTTL: 30 * time.Second,
 		},
-		Monitoring: MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
+		Monitoring:  MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
+		ServiceDesk: ServiceDeskConfig{ReopenWindow: 336 * time.Hour, MaxAttachmentBytes: 10 << 20},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -132,7 +133,8 @@ auth:
 						SessionTTL: 8 * time.Hour, LoginMaxFailuresPerUser: 3, LoginMaxFailuresPerIP: 50,
 						LoginFailureWindow: time.Hour, TokenCacheTTL: 0,
 					},
-					Monitoring: Default().Monitoring,
+					Monitoring:  Default().Monitoring,
+					ServiceDesk: Default().ServiceDesk,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

@@ -43,6 +43,8 @@ func settings() []setting {
 		{"monitoring.raw_retention", func(c *Config) any { return &c.Monitoring.RawRetention }},
 		{"monitoring.minute_retention", func(c *Config) any { return &c.Monitoring.MinuteRetention }},
 		{"monitoring.hour_retention", func(c *Config) any { return &c.Monitoring.HourRetention }},
+		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
+		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
 	}
 }
 
