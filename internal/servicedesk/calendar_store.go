@@ -59,7 +59,8 @@ func (s *Service) Calendar(ctx context.Context, id int64) (Calendar, error) {
 }
 
 // SaveCalendar creates (ID 0) or replaces a calendar after checking it.
-// Tickets keep their due times until their next recomputation.
+// Unresolved tickets on a changed calendar are marked for the SLA job, which
+// recomputes their due times within its interval.
 func (s *Service) SaveCalendar(ctx context.Context, c Calendar) (Calendar, error) {
 	c.Name = strings.TrimSpace(c.Name)
 	if err := valid.Text("name", c.Name, true, 100, false); err != nil {
@@ -95,6 +96,10 @@ func (s *Service) SaveCalendar(ctx context.Context, c Calendar) (Calendar, error
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				return store.ErrNotFound
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sd_tickets SET sla_next_check = 0
+				WHERE sla_calendar_id = $1 AND status IN ('new', 'open', 'pending')`, c.ID); err != nil {
+				return err
 			}
 		}
 		return auth.Audit(ctx, tx, action, "calendar", strconv.FormatInt(c.ID, 10), c.Name)

@@ -477,3 +477,33 @@ func TestAttachments(t *testing.T) {
 		}
 	})
 }
+
+func TestCalendarChangeRecomputesDueTimes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		cal, _ := f.office()
+		f.at("2026-12-02 09:00")
+		tk := f.ticket("alice", "x")
+		f.patch("agent1", tk.ID, TicketPatch{Status: ptr(StatusOpen)})
+		if _, err := f.svc.AddComment(f.as("agent1"), tk.ID, true, "on it"); err != nil {
+			t.Fatal(err)
+		}
+		// 8h from Wed 09:00 on 08–12, 13–17: Thu 09:00 Berlin.
+		before, _ := f.svc.Ticket(f.as("agent1"), tk.ID)
+		if !before.SLADue.Equal(time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)) {
+			t.Fatalf("due before %v", before.SLADue)
+		}
+		cal.Hours = weekdays("08:00-18:00")
+		if _, err := f.svc.SaveCalendar(f.as("admin"), cal); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.CheckSLA(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		// Now 10h days: Wed 09:00 + 8h = Wed 17:00 Berlin.
+		after, _ := f.svc.Ticket(f.as("agent1"), tk.ID)
+		if !after.SLADue.Equal(time.Date(2026, 12, 2, 16, 0, 0, 0, time.UTC)) {
+			t.Fatalf("due after the calendar change %v", after.SLADue)
+		}
+	})
+}

@@ -101,6 +101,16 @@ func TestServiceDeskUIForms(t *testing.T) {
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("set pending: %d %s", p.status, p.body)
 	}
+	p = op.post("/tickets/"+id+"/update", url.Values{"was_due_at": {""}, "due_at": {"next friday"}})
+	if p.status != http.StatusUnprocessableEntity || p.fieldError("due_at") == "" {
+		t.Fatalf("bad due date: %d %q", p.status, p.fieldError("due_at"))
+	}
+	if p = op.post("/tickets/"+id+"/update", url.Values{"was_due_at": {""}, "due_at": {"2026-12-24T17:00"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("due date: %d", p.status)
+	}
+	if page := op.get(detail); !strings.Contains(page.body, `value="2026-12-24T17:00"`) {
+		t.Fatal("the due date was not kept")
+	}
 	if page := op.get("/tickets?sla=none&status=pending"); !strings.Contains(page.body, "pending (third party)") {
 		t.Fatal("the queue does not show the pending ticket")
 	}

@@ -33,6 +33,7 @@ type ticketPageData struct {
 	Priorities []servicedesk.Priority
 	Types      []servicedesk.Type
 	TagsText   string
+	DueText    string
 	Reply      string
 	Internal   bool
 	Errors     fieldErrors
@@ -95,6 +96,9 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, status int
 	}
 	now := time.Now()
 	d.T, d.StatusText, d.TagsText = t, statusLabel(t), strings.Join(t.Tags, ", ")
+	if t.DueAt != nil {
+		d.DueText = dateTimeValue(t.DueAt.UTC())
+	}
 	d.Agent, d.CanEdit = me.Role.Allows(auth.RoleViewer), me.Role.Allows(auth.RoleOperator)
 	d.Badge = badgeOf(sla.State, sla.Paused, t.SLADue, now)
 	if sla.State != servicedesk.SLANone {
@@ -254,6 +258,16 @@ func (s *Server) updateTicketUI(w http.ResponseWriter, r *http.Request) {
 	}
 	if v, ok := changed("organization"); ok {
 		p.Organization = &v
+	}
+	if v, ok := changed("due_at"); ok {
+		if v == "" {
+			p.ClearDue = true
+		} else if due, ok := parseDateTime(v, time.UTC); ok {
+			p.DueAt = &due
+		} else {
+			s.actionFailed(w, r, d, valid.Errorf("due_at", "must be a date and time such as 2026-12-24T17:00"))
+			return
+		}
 	}
 	if v, ok := changed("tags"); ok {
 		tags, err := servicedesk.ParseTags(v)
