@@ -27,6 +27,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
 )
@@ -155,11 +156,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err := ci.Start(ctx); err != nil {
 		return err
 	}
+	desk := servicedesk.New(db, servicedesk.Options{Logger: log, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
+		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci,
+		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk,
 		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err
@@ -216,6 +219,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// that got in is answered after its commit.
 	wg.Go(func() { incs.Run(workCtx) })
 	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
+	wg.Go(func() { desk.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

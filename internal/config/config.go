@@ -45,6 +45,8 @@ type Config struct {
 	Monitoring MonitoringConfig
 	// Notify tunes the notification outbox's worker.
 	Notify NotifyConfig
+	// ServiceDesk holds the ticket reopen window and the attachment cap.
+	ServiceDesk ServiceDeskConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -91,6 +93,13 @@ type NotifyConfig struct {
 	MaxAge, BackoffBase, BackoffMax time.Duration
 }
 
+// ServiceDeskConfig holds how long resolved tickets may be reopened and
+// the attachment size cap.
+type ServiceDeskConfig struct {
+	ReopenWindow       time.Duration
+	MaxAttachmentBytes int64
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -124,6 +133,7 @@ func Default() Config {
 			BackoffBase: 15 * time.Second,
 			BackoffMax:  15 * time.Minute,
 		},
+		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 	}
 }
 

@@ -59,8 +59,9 @@ func TestDefault(t *testing.T) {
 			SessionTTL: 12 * time.Hour, LoginMaxFailuresPerUser: 5, LoginMaxFailuresPerIP: 20,
 			LoginFailureWindow: 15 * time.Minute, TokenCacheTTL: 30 * time.Second,
 		},
-		Monitoring: MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
-		Notify:     NotifyConfig{Concurrency: 8, MaxAttempts: 10, MaxAge: 24 * time.Hour, BackoffBase: 15 * time.Second, BackoffMax: 15 * time.Minute},
+		Monitoring:  MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
+		Notify:      NotifyConfig{Concurrency: 8, MaxAttempts: 10, MaxAge: 24 * time.Hour, BackoffBase: 15 * time.Second, BackoffMax: 15 * time.Minute},
+		ServiceDesk: ServiceDeskConfig{ReopenWindow: 336 * time.Hour, MaxAttachmentBytes: 10 << 20},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -133,8 +134,9 @@ auth:
 						SessionTTL: 8 * time.Hour, LoginMaxFailuresPerUser: 3, LoginMaxFailuresPerIP: 50,
 						LoginFailureWindow: time.Hour, TokenCacheTTL: 0,
 					},
-					Monitoring: Default().Monitoring,
-					Notify:     Default().Notify,
+					Monitoring:  Default().Monitoring,
+					Notify:      Default().Notify,
+					ServiceDesk: Default().ServiceDesk,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

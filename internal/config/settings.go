@@ -48,6 +48,8 @@ func settings() []setting {
 		{"notify.max_age", func(c *Config) any { return &c.Notify.MaxAge }},
 		{"notify.backoff_base", func(c *Config) any { return &c.Notify.BackoffBase }},
 		{"notify.backoff_max", func(c *Config) any { return &c.Notify.BackoffMax }},
+		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
+		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
 	}
 }
 

@@ -87,6 +87,12 @@ func (l *loader) validate() {
 	if n := c.Monitoring.Concurrency; n < 1 || n > 10000 {
 		check("monitoring.concurrency", fmt.Sprintf("%d is out of range; must be from 1 to 10000", n))
 	}
+	if d := c.ServiceDesk.ReopenWindow; d < time.Hour || d > 366*24*time.Hour {
+		check("servicedesk.reopen_window", fmt.Sprintf("%s is out of range; must be from 1h to 8784h (a year)", d))
+	}
+	if n := c.ServiceDesk.MaxAttachmentBytes; n < 1024 || n > 1<<30 {
+		check("servicedesk.max_attachment_bytes", fmt.Sprintf("%d is out of range; must be from 1024 to 1073741824 (1 GiB)", n))
+	}
 	for _, r := range []struct {
 		key      string
 		d, floor time.Duration

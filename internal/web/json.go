@@ -17,6 +17,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
@@ -68,6 +69,12 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "in_use", "the resource is still referenced (a service with alerts or incidents is kept for their history)", "")
 	case errors.As(err, &refused):
 		writeError(w, http.StatusConflict, "refused", refused.Msg, "")
+	case errors.Is(err, store.ErrReference):
+		writeError(w, http.StatusConflict, "in_use", "this is still in use, or refers to something that does not exist", "")
+	case errors.Is(err, servicedesk.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "your role may not do this to this ticket", "")
+	case errors.Is(err, servicedesk.ErrTransition):
+		writeError(w, http.StatusConflict, "invalid_transition", strings.TrimPrefix(err.Error(), "servicedesk: "), "status")
 	case errors.Is(err, auth.ErrLastAdmin):
 		writeError(w, http.StatusConflict, "last_admin", "this would leave no enabled admin", "")
 	case errors.Is(err, auth.ErrInvalidCredentials):

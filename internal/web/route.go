@@ -32,6 +32,9 @@ type Route struct {
 	// AllowPasswordChange lets a user who must change their password reach
 	// this route; every other route sends them to change it first.
 	AllowPasswordChange bool
+	// MaxBodyBytes, when set, replaces the server's body cap for this route
+	// (file uploads).
+	MaxBodyBytes int64
 }
 
 // routeTable lists every route of the server, API and UI.
@@ -47,6 +50,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.oncallRoutes()...)
 	rs = append(rs, s.incidentRoutes()...)
 	rs = append(rs, s.cmdbRoutes()...)
+	rs = append(rs, s.serviceDeskRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }
@@ -75,7 +79,11 @@ func (s *Server) guard(rt Route) http.Handler {
 		if unsafeMethod(r.Method) {
 			// The CSRF check may parse a form before the handler runs; cap the
 			// body here so that parse obeys the same limit as JSON bodies.
-			r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+			limit := s.opts.MaxBodyBytes
+			if rt.MaxBodyBytes > 0 {
+				limit = rt.MaxBodyBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		if rt.Role == auth.RoleNone {
 			// An open form (sign-in) carries the pre-session token even when

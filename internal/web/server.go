@@ -17,6 +17,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -49,6 +50,9 @@ type Options struct {
 	// CMDB is the configuration management database; nil leaves its
 	// routes out.
 	CMDB *cmdb.Service
+	// ServiceDesk is the service desk (tickets, SLAs); nil leaves its
+	// routes out.
+	ServiceDesk *servicedesk.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

@@ -40,6 +40,8 @@ var navigation = []struct {
 	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
 	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer},
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer},
+	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester},
+	{navLink{"/service-desk", "Service desk", "service-desk"}, auth.RoleAdmin},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
@@ -99,6 +101,14 @@ var notices = map[string]string{
 	"citype-deleted":        "The CI type was deleted.",
 	"reltype-created":       "The relationship type was added.",
 	"reltype-deleted":       "The relationship type was deleted.",
+	"ticket-created":        "The ticket was opened. Replies and status changes show on this page.",
+	"ticket-saved":          "The ticket was saved.",
+	"ticket-merged":         "The duplicate was closed and merged into this ticket.",
+	"reply-added":           "Your message was added to the conversation.",
+	"file-attached":         "The file was attached.",
+	"tickets-updated":       "The selected tickets were updated.",
+	"desk-saved":            "The service desk settings were saved.",
+	"desk-deleted":          "It was deleted.",
 }
 
 // newView fills the layout's parts for the caller of r.
@@ -134,6 +144,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.OnCall != nil
 	case "cis":
 		return s.opts.CMDB != nil
+	case "tickets", "service-desk":
+		return s.opts.ServiceDesk != nil
 	}
 	return true
 }
