@@ -126,10 +126,17 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 		proxies = append(proxies, pfx)
 	}
-	incs, err := incident.Open(ctx, db, incident.Options{Logger: log})
+	// The incident pipeline: incidents start escalations, escalation steps
+	// queue notifications, delivery outcomes land on the timeline.
+	pipe := &pipeline{db: db, log: log}
+	notes := notify.NewService(db, notify.Options{Logger: log, Concurrency: cfg.Notify.Concurrency, MaxAttempts: cfg.Notify.MaxAttempts,
+		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax, OnOutcome: pipe.outcome})
+	onCall := oncall.NewService(db, oncall.Options{Logger: log, Pager: pipe})
+	incs, err := incident.Open(ctx, db, incident.Options{Logger: log, Paging: pipe})
 	if err != nil {
 		return err
 	}
+	pipe.incs, pipe.calls, pipe.notes = incs, onCall, notes
 	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log),
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
@@ -141,11 +148,6 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
-	notes := notify.NewService(db, notify.Options{Logger: log, Concurrency: cfg.Notify.Concurrency, MaxAttempts: cfg.Notify.MaxAttempts,
-		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax})
-	// Pager is wired to notifications and the incident timeline by the
-	// incident pipeline; until then escalation steps are logged.
-	onCall := oncall.NewService(db, oncall.Options{Logger: log})
 	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
 		if kind != cmdb.LinkMonitor {
 			return nil // the other domains check their own links when they land
@@ -156,6 +158,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err := ci.Start(ctx); err != nil {
 		return err
 	}
+	pipe.cis = ci
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 
@@ -202,6 +205,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		u.Host = net.JoinHostPort("localhost", u.Port())
 		link = u.String()
 	}
+	pipe.baseURL = link
 	log.Info("opsdeck listening", "addr", addr, "url", link, "database", string(db.Dialect), "location", db.Location, "version", opts.Version)
 	fmt.Fprintf(opts.Console, "opsdeck %s is running at %s (database: %s)\n", opts.Version, link, db.Location)
 	if created {

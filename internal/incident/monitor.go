@@ -123,18 +123,5 @@ func (s *Service) monitorService(ctx context.Context, m monitor.Monitor) (int64,
 			}
 		}
 	}
-	if ts, err := s.ServiceByName(ctx, MonitorService); err == nil {
-		return ts.ID, nil
-	}
-	now := s.now().UTC()
-	if _, err := s.db.W.ExecContext(ctx, `INSERT INTO services (name, description, group_by, group_window_ms, auto_resolve, created_at, updated_at)
-		VALUES ($1, $2, 'monitor', $3, TRUE, $4, $4) ON CONFLICT (name) DO NOTHING`,
-		MonitorService, "Alerts from opsdeck's own monitors. Set an escalation policy here to be paged.", DefaultGroupWindow.Milliseconds(), now); err != nil {
-		return 0, fmt.Errorf("incident: create the %s service: %w", MonitorService, store.MapError(err))
-	}
-	ts, err := s.ServiceByName(ctx, MonitorService)
-	if err != nil {
-		return 0, err
-	}
-	return ts.ID, nil
+	return s.ensureService(ctx, MonitorService, "Alerts from opsdeck's own monitors. Set an escalation policy here to be paged.", "monitor")
 }

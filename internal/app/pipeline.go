@@ -1,0 +1,222 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/opsdeck/opsdeck/internal/cmdb"
+	"github.com/opsdeck/opsdeck/internal/incident"
+	"github.com/opsdeck/opsdeck/internal/notify"
+	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/store"
+)
+
+// pipeline joins the incident domain, the escalation engine and the
+// notification outbox. Each seam runs inside the transaction of the step
+// that causes it, so a crash never leaves an incident without its
+// escalation, an escalation step without its outbox rows, or an
+// acknowledged incident with its pending pages still queued.
+type pipeline struct {
+	db    *store.DB
+	incs  *incident.Service
+	calls *oncall.Service
+	notes *notify.Service
+	cis   *cmdb.Service
+	log   *slog.Logger
+	// baseURL is where links in messages point; set once the server
+	// listens, before any background work starts.
+	baseURL string
+}
+
+var (
+	_ incident.Paging = (*pipeline)(nil)
+	_ oncall.Pager    = (*pipeline)(nil)
+)
+
+func incidentRef(id int64) notify.Ref { return notify.Ref{Kind: "incident", ID: id} }
+
+// Start begins escalating a triggered incident on its policy.
+func (p *pipeline) Start(ctx context.Context, q store.Querier, incidentID, policyID int64) error {
+	return p.calls.Start(ctx, q, incidentID, policyID)
+}
+
+// Stop ends the escalation of an incident that was acknowledged, resolved
+// or merged, and cancels its pages not yet sent (a delayed "webhook after
+// 5 minutes" rule must not fire after someone took the incident).
+func (p *pipeline) Stop(ctx context.Context, q store.Querier, incidentID int64) error {
+	if err := p.calls.Stop(ctx, q, incidentID); err != nil {
+		return err
+	}
+	n, err := p.notes.CancelPending(ctx, q, incidentRef(incidentID))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return p.incs.AddTimeline(ctx, q, incidentID, incident.TimelineEntry{Kind: "cancelled",
+			Text: fmt.Sprintf("%d queued notification(s) cancelled: the incident no longer needs paging", n)})
+	}
+	return nil
+}
+
+// Page queues the escalation step's notifications for every user it names
+// and records the step on the incident's timeline, in the escalation's
+// transaction.
+func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) error {
+	inc, err := p.incs.Get(ctx, pg.IncidentID)
+	if err != nil {
+		return err
+	}
+	msg := p.message(ctx, inc)
+	step := fmt.Sprintf("level %d", pg.Level)
+	if pg.Round > 0 {
+		step += fmt.Sprintf(", repeat %d", pg.Round)
+	}
+	targets := strings.Join(pg.Targets, "; ")
+	if targets == "" {
+		targets = "no targets"
+	}
+	if err := p.incs.AddTimeline(ctx, q, inc.ID, incident.TimelineEntry{Kind: "escalated",
+		Text: fmt.Sprintf("Escalation %s: %s", step, targets)}); err != nil {
+		return err
+	}
+	for _, uid := range pg.UserIDs {
+		key := fmt.Sprintf("inc%d/esc%d/l%d/r%d/u%d", inc.ID, pg.PolicyID, pg.Level, pg.Round, uid)
+		n, err := p.notes.NotifyUser(ctx, q, uid, incidentRef(inc.ID), key, msg)
+		if err != nil {
+			return err
+		}
+		text := fmt.Sprintf("%d notification(s) queued for user %d", n, uid)
+		if n == 0 {
+			text = fmt.Sprintf("User %d has no contact methods: nobody was notified through them", uid)
+		}
+		if err := p.incs.AddTimeline(ctx, q, inc.ID, incident.TimelineEntry{Kind: "notified", Text: text}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// message is what a page says: what broke, how bad, what it hurts, and
+// links to act on it without signing in.
+func (p *pipeline) message(ctx context.Context, inc incident.Incident) notify.Message {
+	base := strings.TrimSuffix(p.baseURL, "/")
+	ack, resolve := p.incs.ActionLinks(inc.ID, base)
+	m := notify.Message{
+		Title:    fmt.Sprintf("[%s] #%d %s", inc.Severity, inc.ID, inc.Title),
+		Severity: severityWord(inc.Severity),
+		URL:      base + "/incidents/" + strconv.FormatInt(inc.ID, 10),
+		Actions:  []notify.Link{{Label: "Acknowledge", URL: ack}, {Label: "Resolve", URL: resolve}},
+	}
+	var text strings.Builder
+	text.WriteString(inc.Title)
+	if inc.Description != "" {
+		text.WriteString("\n\n" + inc.Description)
+	}
+	m.Fields = append(m.Fields, notify.Field{Name: "Status", Value: string(inc.Status)},
+		notify.Field{Name: "Alerts", Value: fmt.Sprintf("%d open of %d", inc.OpenAlerts, inc.AlertCount)})
+	var svcs []string
+	for _, s := range inc.Services {
+		svcs = append(svcs, s.Name)
+	}
+	if len(svcs) > 0 {
+		m.Fields = append(m.Fields, notify.Field{Name: "Service", Value: strings.Join(svcs, ", ")})
+	}
+	if hurt := p.hurtServices(ctx, inc.ID); len(hurt) > 0 {
+		m.Fields = append(m.Fields, notify.Field{Name: "Business services affected", Value: strings.Join(hurt, ", ")})
+	}
+	m.Text = text.String()
+	return m
+}
+
+// hurtServices names the business services above the CIs linked to the
+// monitors whose alerts are in the incident. It is best effort: a message
+// goes out without it rather than not at all.
+func (p *pipeline) hurtServices(ctx context.Context, incidentID int64) []string {
+	if p.cis == nil {
+		return nil
+	}
+	alerts, _, err := p.incs.ListAlerts(ctx, incident.AlertFilter{IncidentID: incidentID, Limit: 50})
+	if err != nil {
+		p.log.Warn("page: alerts of incident", "incident", incidentID, "err", err)
+		return nil
+	}
+	seen := map[int64]bool{}
+	var names []string
+	for _, a := range alerts {
+		id, ok := strings.CutPrefix(a.DedupKey, "monitor:")
+		if !ok {
+			continue
+		}
+		monitorID, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			continue
+		}
+		cis, err := p.cis.LinkedCIs(ctx, "monitor", monitorID)
+		if err != nil {
+			p.log.Warn("page: CIs of monitor", "monitor", monitorID, "err", err)
+			continue
+		}
+		for _, ci := range cis {
+			svcs, err := p.cis.ImpactedServices(ctx, ci.ID)
+			if err != nil {
+				p.log.Warn("page: impact of CI", "ci", ci.ID, "err", err)
+				continue
+			}
+			for _, s := range svcs {
+				if !seen[s.ID] {
+					seen[s.ID] = true
+					names = append(names, s.Name)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// severityWord maps SEV1–SEV4 to the channels' severity words.
+func severityWord(sev string) string {
+	switch sev {
+	case "SEV1":
+		return "critical"
+	case "SEV2":
+		return "error"
+	case "SEV3":
+		return "warning"
+	}
+	return "info"
+}
+
+// outcome puts a delivery outcome on the incident's timeline. A given-up
+// delivery also raises an alert of its own on the built-in opsdeck
+// service, so a broken channel pages someone instead of failing quietly.
+func (p *pipeline) outcome(ctx context.Context, o notify.Outcome) {
+	if o.Ref.Kind != "incident" || o.Ref.ID == 0 {
+		return
+	}
+	var kind, text string
+	switch o.Status {
+	case "delivered":
+		kind, text = "delivered", fmt.Sprintf("Delivered via %s (attempt %d)", o.Channel, o.Attempt)
+	case "failed":
+		kind, text = "delivery_failed", fmt.Sprintf("Delivery via %s failed (attempt %d), will retry: %s", o.Channel, o.Attempt, o.Err)
+	case "given_up":
+		kind, text = "delivery_given_up", fmt.Sprintf("Gave up delivering via %s after %d attempts: %s", o.Channel, o.Attempt, o.Err)
+	default:
+		return
+	}
+	if o.UserID != 0 {
+		text += fmt.Sprintf(" (user %d)", o.UserID)
+	}
+	if err := p.incs.AddTimeline(ctx, p.db.W, o.Ref.ID, incident.TimelineEntry{Kind: kind, Text: text, At: o.At}); err != nil {
+		p.log.Warn("delivery outcome not put on the timeline", "incident", o.Ref.ID, "err", err)
+	}
+	if o.Status == "given_up" {
+		if err := p.incs.RaiseInternal(ctx, "notify:"+o.Channel, "Notifications via "+o.Channel+" are failing",
+			fmt.Sprintf("A notification for incident #%d was given up after %d attempts: %s", o.Ref.ID, o.Attempt, o.Err)); err != nil {
+			p.log.Error("given-up delivery not raised as an alert", "channel", o.Channel, "err", err)
+		}
+	}
+}
