@@ -170,7 +170,9 @@ func TestIncidentPipelinePagesOnCallAndAckLinkStopsIt(t *testing.T) {
 	}
 	// A page that was given up raised an alert on the opsdeck service.
 	waitFor(t, "an alert about the failing channel", 30*time.Second, func() bool {
-		var alerts struct{ Data []struct{ Source, Summary string } }
+		var alerts struct {
+			Data []struct{ Source, Summary string }
+		}
 		call("GET", "/api/v1/alerts?status=open", nil, &alerts, 200)
 		for _, a := range alerts.Data {
 			if a.Source == "opsdeck" && strings.Contains(a.Summary, "Dead hook") {
