@@ -191,3 +191,18 @@ func TestHeaderInjectionInMessageStaysInItsHeader(t *testing.T) {
 		t.Fatalf("header injected:\n%s", raw)
 	}
 }
+
+// TestChatURLStaysOutOfErrors: a chat webhook URL holds the service's
+// token; a failed post must not carry it into the outbox or the log.
+func TestChatURLStaysOutOfErrors(t *testing.T) {
+	rcv := newReceiver(t, &capture{})
+	rcv.down()
+	ch, err := ParseSettings("slack", mustJSON(map[string]any{"url": "http://" + rcv.addr + "/services/T000/B000/SECRETTOKEN"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ch.Send(context.Background(), Delivery{Key: "k", Message: sample})
+	if err == nil || strings.Contains(err.Error(), "SECRETTOKEN") {
+		t.Fatalf("error %v", err)
+	}
+}

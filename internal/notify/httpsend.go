@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,11 +75,17 @@ func post(ctx context.Context, c *http.Client, url string, header http.Header, b
 	return fmt.Errorf("notify: %s", msg)
 }
 
-// redactURLError drops the URL from a client error's text.
-func redactURLError(err error, url string) string {
+// redactURLError drops the URL from a client error's text: the
+// url.Error wrapper names it, its cause (a dial or TLS error) names at
+// most the host and port.
+func redactURLError(err error, target string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	s := err.Error()
-	if url != "" {
-		s = strings.ReplaceAll(s, url, "(url)")
+	if target != "" {
+		s = strings.ReplaceAll(s, target, "(url)")
 	}
 	return s
 }

@@ -130,7 +130,8 @@ func (s *Server) newChannelPage(w http.ResponseWriter, r *http.Request) {
 // readChannelForm reads the submitted settings into f and the input for
 // the service. Numbers that are not numbers are marked on their field.
 func readChannelForm(r *http.Request, f *channelFormData) (notify.ChannelInput, bool) {
-	f.Name = strings.TrimSpace(r.PostFormValue("name"))
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	f.Name = echo(name)
 	f.Enabled = r.PostFormValue("enabled") == "on"
 	settings := map[string]any{}
 	ok := true
@@ -160,7 +161,7 @@ func readChannelForm(r *http.Request, f *channelFormData) (notify.ChannelInput, 
 	}
 	raw, _ := json.Marshal(settings)
 	enabled := f.Enabled
-	return notify.ChannelInput{Name: f.Name, Kind: f.Kind.Name, Settings: raw, Enabled: &enabled}, ok
+	return notify.ChannelInput{Name: name, Kind: f.Kind.Name, Settings: raw, Enabled: &enabled}, ok
 }
 
 // explainChannelError puts a service error beside its field.

@@ -145,3 +145,57 @@ func mustInt(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// TestHostileNotificationForms puts hostile values in every field of the
+// channel and contact-method forms: nothing is a server error, nothing
+// reaches a page unescaped, and a refusal says why beside a field.
+func TestHostileNotificationForms(t *testing.T) {
+	e := newTestEnv(t)
+	admin := signedIn(t, e, auth.RoleAdmin)
+	admin.get("/notification-channels/new?kind=email")
+	okEmail := url.Values{"name": {"Mail"}, "s_host": {"smtp.example.com"}, "s_from": {"ops@example.com"}, "enabled": {"on"}}
+	i := 0
+	for name, bad := range hostileValues {
+		t.Run(name, func(t *testing.T) {
+			for _, field := range []string{"name", "s_host", "s_port", "s_security", "s_auth", "s_username", "s_password", "s_from", "s_to", "s_subject_prefix", "s_ca_cert"} {
+				i++
+				form := url.Values{}
+				for k, v := range okEmail {
+					form[k] = v
+				}
+				form.Set("name", "Mail "+itoa(int64(i)))
+				form.Set(field, bad)
+				p := admin.post("/notification-channels/new?kind=email", form)
+				what := "email channel, " + field
+				checkPage(t, what, p)
+				checkRefused(t, what, p, field, "name")
+				if p.status == http.StatusSeeOther {
+					checkPage(t, what+", edit page", admin.get(p.location()))
+				}
+			}
+			p := admin.post("/notification-channels/new?kind=webhook", url.Values{"name": {"Hook " + name}, "s_url": {bad}})
+			checkPage(t, "webhook url", p)
+			checkRefused(t, "webhook url", p, "s_url")
+			checkPage(t, "channel list", admin.get("/notification-channels"))
+		})
+	}
+	chs, _ := e.notify.Channels(t.Context())
+	b := signedIn(t, e, auth.RoleRequester)
+	b.get("/account/notifications")
+	for name, bad := range hostileValues {
+		t.Run("contact method "+name, func(t *testing.T) {
+			for _, field := range []string{"channel_id", "address", "label"} {
+				form := url.Values{"channel_id": {itoa(chs[0].ID)}, "address": {"a@example.com"}, "label": {"x"}}
+				form.Set(field, bad)
+				p := b.post("/account/notifications/methods", form)
+				checkPage(t, "method "+field, p)
+				checkRefused(t, "method "+field, p, field)
+			}
+			p := b.post("/account/notifications/rules", url.Values{"contact_method_id": {bad}, "delay_minutes": {bad}})
+			checkPage(t, "rule", p)
+			checkRefused(t, "rule", p, "contact_method_id", "delay_minutes")
+			checkPage(t, "page", b.get("/account/notifications"))
+			checkPage(t, "outbox filter", b.get("/notifications?ref_kind="+url.QueryEscape(bad)))
+		})
+	}
+}
