@@ -2,9 +2,11 @@ package oncall
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
 )
 
@@ -76,4 +78,54 @@ func BenchmarkServiceOnCallAt(b *testing.B) {
 			b.Fatalf("%v %v", ids, err)
 		}
 	}
+}
+
+// BenchmarkEscalateDue measures the engine's throughput: each iteration
+// starts 100 incidents and takes their first step (claim, resolve a
+// schedule target, page, commit), one transaction per step.
+func BenchmarkEscalateDue(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchEscalateDue(b, storetest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchEscalateDue(b, storetest.Postgres(b)) })
+}
+
+func benchEscalateDue(b *testing.B, db *store.DB) {
+	for i := range 20 {
+		mkUser(b, db, "u"+string(rune('a'+i)))
+	}
+	s, _, _ := benchSchedule(b)
+	clock := &testClock{t: time.Date(2026, 3, 20, 10, 0, 0, 0, time.UTC)}
+	pager := &recordPager{}
+	svc := NewService(db, Options{Now: clock.Now, Pager: pager})
+	ctx := adminCtx()
+	sc, err := svc.SaveSchedule(ctx, Schedule{Name: "bench", TimeZone: s.TimeZone, Layers: s.Layers})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := svc.SavePolicy(ctx, Policy{Name: "bench", Levels: []Level{{DelayMinutes: 5, Targets: []Target{{TargetSchedule, sc.ID}, {TargetUser, 1}}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := int64(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		err := db.Tx(ctx, func(tx *sql.Tx) error {
+			for range 100 {
+				if err := svc.Start(ctx, tx, next, p.ID); err != nil {
+					return err
+				}
+				next++
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if n, err := svc.EscalateDue(ctx); err != nil || n != 100 {
+			b.Fatalf("paged %d: %v", n, err)
+		}
+		pager.take()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*100), "µs/step")
 }

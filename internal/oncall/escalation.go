@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -145,26 +146,55 @@ func (s *Service) EscalateDue(ctx context.Context) (int, error) {
 		if err := rows.Err(); err != nil {
 			return paged, fmt.Errorf("oncall: due escalations: %w", err)
 		}
-		took := 0
-		for _, e := range due {
-			ok, err := s.step(ctx, e, now)
-			if err != nil {
-				if ctx.Err() != nil {
-					return paged, ctx.Err()
-				}
-				s.log.Error("escalation step failed; retrying later", "incident", e.IncidentID, "level", e.Level, "round", e.Round, "err", err)
-				s.backOff(ctx, e, now, err)
-				continue
-			}
-			if ok {
-				paged++
-				took++
-			}
+		took := s.stepAll(ctx, due, now)
+		paged += took
+		if ctx.Err() != nil {
+			return paged, ctx.Err()
 		}
 		if len(due) < escalateBatch || took == 0 {
 			return paged, nil
 		}
 	}
+}
+
+// stepAll takes due steps, several at once on PostgreSQL (each is
+// waiting on round trips and its commit; the conditional UPDATE keeps them
+// apart), one at a time on SQLite (one writer). It returns how many paged.
+func (s *Service) stepAll(ctx context.Context, due []Escalation, now time.Time) int {
+	workers := 1
+	if s.db.Dialect == store.Postgres {
+		workers = s.opts.Concurrency
+	}
+	var (
+		mu   sync.Mutex
+		took int
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, workers)
+	for _, e := range due {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ok, err := s.step(ctx, e, now)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("escalation step failed; retrying later", "incident", e.IncidentID, "level", e.Level, "round", e.Round, "err", err)
+					s.backOff(ctx, e, now, err)
+				}
+				return
+			}
+			if ok {
+				mu.Lock()
+				took++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return took
 }
 
 // step takes one due step in one transaction: claim it with a conditional
@@ -270,7 +300,7 @@ func (s *Service) resolveTargets(ctx context.Context, q store.Querier, targets [
 			if err != nil {
 				return nil, nil, err
 			}
-			ids, err := onCallAt(ctx, q, t.ID, now)
+			ids, err := onCallOn(ctx, q, sc, now)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -252,7 +252,12 @@ func onCallAt(ctx context.Context, q store.Querier, scheduleID int64, t time.Tim
 	if err != nil {
 		return nil, err
 	}
-	ovs, err := listOverrides(ctx, q, scheduleID, t, t.Add(time.Second))
+	return onCallOn(ctx, q, sc, t)
+}
+
+// onCallOn is onCallAt for a schedule already loaded.
+func onCallOn(ctx context.Context, q store.Querier, sc *Schedule, t time.Time) ([]int64, error) {
+	ovs, err := listOverrides(ctx, q, sc.ID, t, t.Add(time.Second))
 	if err != nil {
 		return nil, err
 	}

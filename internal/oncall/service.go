@@ -29,6 +29,9 @@ type Options struct {
 	// (default 5s). Start wakes it at once; the poll catches steps started by
 	// other processes.
 	PollInterval time.Duration
+	// Concurrency bounds the escalation steps taken at once on PostgreSQL
+	// (default 4); SQLite takes them one at a time, having one writer.
+	Concurrency int
 }
 
 // Service answers who is on call and runs escalations.
@@ -47,6 +50,9 @@ func NewService(db *store.DB, opts Options) *Service {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 5 * time.Second
