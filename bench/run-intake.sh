@@ -46,6 +46,8 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(go version | cut -d' '
 echo "== storm: $EVENTS events over $KEYS dedup keys, $SOURCES sources (grouping by source), $CONNS connections"
 "$work/intakeload" -url "$base_url" -token "$token" -mode storm -events "$EVENTS" -keys "$KEYS" -sources "$SOURCES" -conns "$CONNS"
 for rate in "${RATES[@]}"; do
-	echo "== open loop at $rate events/s for $DURATION (new dedup key per event)"
+	echo "== open loop at $rate events/s for $DURATION over $KEYS dedup keys (updates of open alerts)"
+	"$work/intakeload" -url "$base_url" -token "$token" -mode rate -rate "$rate" -duration "$DURATION" -warmup "$WARMUP" -conns "$CONNS" -sources "$SOURCES" -keys "$KEYS"
+	echo "== open loop at $rate events/s for $DURATION, a new dedup key per event (a new alert each: the heaviest path)"
 	"$work/intakeload" -url "$base_url" -token "$token" -mode rate -rate "$rate" -duration "$DURATION" -warmup "$WARMUP" -conns "$CONNS" -sources "$SOURCES"
 done
