@@ -42,10 +42,21 @@ for _ in $(seq 100); do
 done
 [ -n "$base_url" ] || { cat "$work/server.log" >&2; exit 1; }
 
+# server_cpu prints the server's user+system CPU seconds so far: divided by
+# the events, it is the server's cost per event whatever else the shared
+# machine runs.
+tick=$(getconf CLK_TCK)
+server_cpu() { awk -v t="$tick" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$server_pid/stat"; }
+
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(go version | cut -d' ' -f3), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown), SQLite"
 echo "== storm: $EVENTS events over $KEYS dedup keys, $SOURCES sources (grouping by source), $CONNS connections"
+c0=$(server_cpu)
 "$work/intakeload" -url "$base_url" -token "$token" -mode storm -events "$EVENTS" -keys "$KEYS" -sources "$SOURCES" -conns "$CONNS"
+c1=$(server_cpu)
+awk -v a="$c1" -v b="$c0" -v n="$EVENTS" 'BEGIN { printf "server CPU: %.1f s for %d events = %.0f us per event (%.0f events/s per core); load average now %s\n", a - b, n, (a - b) / n * 1e6, n / (a - b), "'"$(cut -d' ' -f1 /proc/loadavg)"'" }'
 for rate in "${RATES[@]}"; do
-	echo "== open loop at $rate events/s for $DURATION (new dedup key per event)"
+	echo "== open loop at $rate events/s for $DURATION over $KEYS dedup keys (updates of open alerts)"
+	"$work/intakeload" -url "$base_url" -token "$token" -mode rate -rate "$rate" -duration "$DURATION" -warmup "$WARMUP" -conns "$CONNS" -sources "$SOURCES" -keys "$KEYS"
+	echo "== open loop at $rate events/s for $DURATION, a new dedup key per event (a new alert each: the heaviest path)"
 	"$work/intakeload" -url "$base_url" -token "$token" -mode rate -rate "$rate" -duration "$DURATION" -warmup "$WARMUP" -conns "$CONNS" -sources "$SOURCES"
 done

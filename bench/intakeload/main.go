@@ -64,6 +64,8 @@ func (p plan) validate() error {
 		return errors.New("-conns must be 1..4096")
 	case p.Mode == "rate" && (p.Rate <= 0 || p.Duration <= 0):
 		return errors.New("-rate and -duration must be positive")
+	case p.Keys < 0:
+		return errors.New("-keys must not be negative")
 	case p.Mode == "storm" && (p.Events < 1 || p.Keys < 1 || p.Keys > p.Events):
 		return errors.New("-events and -keys must be positive, keys at most events")
 	case p.Sources < 1:
@@ -85,13 +87,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&p.Warmup, "warmup", 2*time.Second, "`time` at the same rate before measuring (rate mode)")
 	fs.IntVar(&p.Conns, "conns", 64, "keep-alive `connections`")
 	fs.IntVar(&p.Events, "events", 100000, "events to send (storm mode)")
-	fs.IntVar(&p.Keys, "keys", 1000, "distinct dedup keys (storm mode)")
+	fs.IntVar(&p.Keys, "keys", 0, "distinct dedup keys (storm: default 1000; rate: default a new key per event)")
 	fs.IntVar(&p.Sources, "sources", 10, "distinct sources (the grouping label)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if p.Keys == 0 && p.Mode == "storm" {
+		p.Keys = 1000
 	}
 	if err := p.validate(); err != nil {
 		fmt.Fprintln(stderr, "intakeload:", err)
@@ -212,7 +217,11 @@ func rateRun(ctx context.Context, c *http.Client, p plan) result {
 				if d := time.Until(at); d > 0 {
 					time.Sleep(d)
 				}
-				ok := send(ctx, c, url, event(p.Key, i, 1<<30, p.Sources))
+				keys := p.Keys
+				if keys == 0 {
+					keys = 1 << 30 // a new alert per event: the heaviest path
+				}
+				ok := send(ctx, c, url, event(p.Key, i, keys, p.Sources))
 				lat := time.Since(at)
 				if i < warm {
 					continue

@@ -423,3 +423,41 @@ func TestRefusedKeyIsLoggedWithoutTheKeyAndCounted(t *testing.T) {
 		t.Fatalf("refused counter %v", n)
 	}
 }
+
+func TestResponseStats(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		s := newTestService(t, db, Options{Now: clock})
+		ctx := adminCtx()
+		a, _ := s.CreateIncident(ctx, NewIncident{Title: "a", Severity: "SEV1"})
+		b, _ := s.CreateIncident(ctx, NewIncident{Title: "b", Severity: "SEV2"})
+		advance(2 * time.Minute)
+		if err := s.Acknowledge(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		advance(4 * time.Minute)
+		if err := s.Acknowledge(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Resolve(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.ResponseStats(ctx, StatsFilter{From: now.Add(-time.Hour), To: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := st.Overall
+		if o.Incidents != 2 || o.Acknowledged != 2 || o.Resolved != 1 || o.MTTASeconds != 240 || o.MTTRSeconds != 360 {
+			t.Fatalf("overall %+v", o)
+		}
+		if len(st.BySeverity) != 2 || st.BySeverity[0].Key != "SEV1" || st.BySeverity[0].MTTASeconds != 120 || len(st.ByDay) != 1 || st.ByService[0].Key != "(no service)" {
+			t.Fatalf("groups %+v %+v %+v", st.BySeverity, st.ByDay, st.ByService)
+		}
+		if _, err := s.ResponseStats(ctx, StatsFilter{From: now, To: now}); !isField(err, "from") {
+			t.Fatalf("empty range: %v", err)
+		}
+	})
+}

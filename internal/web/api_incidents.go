@@ -22,6 +22,7 @@ func (s *Server) incidentRoutes() []Route {
 	rs := []Route{
 		api("GET", "/api/v1/incidents", auth.RoleViewer, s.apiListIncidents),
 		api("POST", "/api/v1/incidents", auth.RoleOperator, s.apiCreateIncident),
+		api("GET", "/api/v1/incidents/stats", auth.RoleViewer, s.apiIncidentStats),
 		api("GET", "/api/v1/incidents/{id}", auth.RoleViewer, s.apiGetIncident),
 		api("GET", "/api/v1/incidents/{id}/timeline", auth.RoleViewer, s.apiIncidentTimeline),
 		api("GET", "/api/v1/incidents/{id}/alerts", auth.RoleViewer, s.apiIncidentAlerts),

@@ -315,3 +315,25 @@ func TestIncidentPagesAndActionLink(t *testing.T) {
 		t.Fatalf("second use: %d", resp.StatusCode)
 	}
 }
+
+func TestIncidentResponseStats(t *testing.T) {
+	e := newTestEnv(t)
+	var a incident.Incident
+	decode(t, e.do("POST", "/api/v1/incidents", auth.RoleOperator, `{"title":"x","severity":"SEV2"}`), &a)
+	decode(t, e.do("POST", fmt.Sprintf("/api/v1/incidents/%d/ack", a.ID), auth.RoleOperator, ""), nil)
+	var st incident.Stats
+	if code := decode(t, e.do("GET", "/api/v1/incidents/stats", auth.RoleViewer, ""), &st); code != 200 || st.Overall.Incidents != 1 || st.Overall.Acknowledged != 1 || len(st.BySeverity) != 1 {
+		t.Fatalf("stats: %d %+v", code, st)
+	}
+	var apiErr apiError
+	if code := decode(t, e.do("GET", "/api/v1/incidents/stats?severity=SEV9", auth.RoleViewer, ""), &apiErr); code != 422 || apiErr.Error.Field != "severity" {
+		t.Fatalf("bad severity: %d %+v", code, apiErr)
+	}
+	resp := e.do("GET", "/incidents/stats?days=7", auth.RoleViewer, "")
+	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "<svg") || !strings.Contains(body, `id="mtta"`) || !strings.Contains(body, "SEV2") {
+		t.Fatalf("stats page: %d %s", resp.StatusCode, body)
+	}
+	if resp := e.do("GET", "/incidents/stats?days=3", auth.RoleViewer, ""); resp.StatusCode != 400 {
+		t.Fatalf("bad period: %d", resp.StatusCode)
+	}
+}

@@ -23,6 +23,7 @@ func (s *Server) incidentUIRoutes() []Route {
 	return []Route{
 		ui("GET", "/incidents", auth.RoleViewer, s.incidentsPage),
 		ui("GET", "/incidents/new", auth.RoleOperator, s.newIncidentPage),
+		ui("GET", "/incidents/stats", auth.RoleViewer, s.incidentStatsPage),
 		ui("POST", "/incidents/new", auth.RoleOperator, s.createIncidentUI),
 		ui("GET", "/incidents/{id}", auth.RoleViewer, s.incidentPage),
 		ui("POST", "/incidents/{id}/{action}", auth.RoleOperator, s.incidentActionUI),

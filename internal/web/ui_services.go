@@ -91,9 +91,7 @@ func serviceInput(r *http.Request) (serviceForm, incident.ServiceInput, bool) {
 	f := serviceForm{Name: r.PostFormValue("name"), Description: r.PostFormValue("description"), Policy: strings.TrimSpace(r.PostFormValue("escalation_policy_id")),
 		GroupBy: r.PostFormValue("group_by"), Window: strings.TrimSpace(r.PostFormValue("group_window")), AutoResolve: r.PostFormValue("auto_resolve") == "on", Errors: fieldErrors{}}
 	in := incident.ServiceInput{Name: f.Name, Description: f.Description, AutoResolve: &f.AutoResolve}
-	for _, k := range strings.FieldsFunc(f.GroupBy, func(r rune) bool { return r == ',' || r == ' ' }) {
-		in.GroupBy = append(in.GroupBy, k)
-	}
+	in.GroupBy = strings.FieldsFunc(f.GroupBy, func(r rune) bool { return r == ',' || r == ' ' })
 	if f.Policy != "" {
 		id, err := strconv.ParseInt(f.Policy, 10, 64)
 		if err != nil || id <= 0 {
