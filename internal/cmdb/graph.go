@@ -301,17 +301,3 @@ func (g *graph) refAt(s int32) CIRef {
 	t := g.types[n.typ]
 	return CIRef{ID: n.id, Name: n.name, Type: t.key, Service: t.service}
 }
-
-// refs returns the refs of many CIs under one lock.
-func (g *graph) refs(ids []int64) []CIRef {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	out := make([]CIRef, len(ids))
-	for i, id := range ids {
-		out[i], _ = g.refLocked(id)
-	}
-	return out
-}
-
-// relKeyLocked names a relationship type; the caller holds the lock.
-func (g *graph) relKeyLocked(typ int64) string { return g.relKeys[typ] }

@@ -295,25 +295,36 @@ func (h *cmdbHandlers) relate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *cmdbHandlers) unrelate(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadCI(w, r)
-	if !ok {
-		return
-	}
-	id, err := strconv.ParseInt(r.PostFormValue("relationship_id"), 10, 64)
-	if err == nil {
-		var rel cmdb.Relationship
-		if rel, err = h.c.Relationship(r.Context(), id); err == nil && rel.Source.ID != c.ID && rel.Target.ID != c.ID {
+	h.removeFromCI(w, r, "relationship_id", "ci-unrelated#relationships", func(ciID, id int64) error {
+		rel, err := h.c.Relationship(r.Context(), id)
+		if err == nil && rel.Source.ID != ciID && rel.Target.ID != ciID {
 			err = store.ErrNotFound
 		}
 		if err == nil {
 			err = h.c.Unrelate(r.Context(), id)
 		}
+		return err
+	})
+}
+
+// removeFromCI handles the remove buttons of a CI's page: it reads the id
+// in field, lets remove check that it belongs to the CI and remove it, and
+// goes back to the page. Something already gone (a double click) is no
+// error.
+func (h *cmdbHandlers) removeFromCI(w http.ResponseWriter, r *http.Request, field, notice string, remove func(ciID, id int64) error) {
+	c, ok := h.loadCI(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PostFormValue(field), 10, 64)
+	if err == nil {
+		err = remove(c.ID, id)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, strconv.ErrSyntax) {
 		h.s.serverError(w, r, SurfaceUI, err)
 		return
 	}
-	http.Redirect(w, r, "/cis/"+strconv.FormatInt(c.ID, 10)+"?notice=ci-unrelated#relationships", http.StatusSeeOther)
+	http.Redirect(w, r, "/cis/"+strconv.FormatInt(c.ID, 10)+"?notice="+notice, http.StatusSeeOther)
 }
 
 // link ties a monitor to the CI from the CI's page.
@@ -347,23 +358,14 @@ func (h *cmdbHandlers) link(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *cmdbHandlers) unlink(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadCI(w, r)
-	if !ok {
-		return
-	}
-	id, err := strconv.ParseInt(r.PostFormValue("link_id"), 10, 64)
-	if err == nil {
-		var l cmdb.Link
-		if l, err = h.c.GetLink(r.Context(), id); err == nil && l.CI.ID != c.ID {
+	h.removeFromCI(w, r, "link_id", "ci-unlinked#monitors", func(ciID, id int64) error {
+		l, err := h.c.GetLink(r.Context(), id)
+		if err == nil && l.CI.ID != ciID {
 			err = store.ErrNotFound
 		}
 		if err == nil {
 			err = h.c.Unlink(r.Context(), id)
 		}
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, strconv.ErrSyntax) {
-		h.s.serverError(w, r, SurfaceUI, err)
-		return
-	}
-	http.Redirect(w, r, "/cis/"+strconv.FormatInt(c.ID, 10)+"?notice=ci-unlinked#monitors", http.StatusSeeOther)
+		return err
+	})
 }

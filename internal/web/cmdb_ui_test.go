@@ -122,6 +122,22 @@ func TestCMDBPagesFlow(t *testing.T) {
 	if p := v.post(db+"/delete", nil); p.status != http.StatusForbidden {
 		t.Fatalf("viewer delete: %d", p.status)
 	}
+	// Remove the link and the relationship from the database's page.
+	dbID := strings.TrimPrefix(db, "/cis/")
+	var ciID int64
+	fmt.Sscan(dbID, &ciID)
+	links, _ := e.cmdb.Links(t.Context(), ciID)
+	rels, _ := e.cmdb.Relationships(t.Context(), ciID)
+	b.get(db)
+	if p := b.post(db+"/links/remove", url.Values{"link_id": {fmt.Sprint(links[0].ID)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("unlink: %d", p.status)
+	}
+	if p := b.post(db+"/relationships/remove", url.Values{"relationship_id": {fmt.Sprint(rels[0].ID)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("unrelate: %d", p.status)
+	}
+	if p := b.get(db); !strings.Contains(p.body, "No relationships yet") || !strings.Contains(p.body, "No monitor watches this item") {
+		t.Fatal("link or relationship still shown after removal")
+	}
 	// Delete.
 	b.get(shop)
 	if p := b.post(shop+"/delete", nil); p.status != http.StatusSeeOther {
