@@ -45,31 +45,26 @@ var navigation = []struct {
 // (?notice=CODE). Only these fixed texts can appear, so a crafted link cannot
 // put words of its own on an opsdeck page.
 var notices = map[string]string{
-	"password-changed":     "Your password was changed.",
-	"user-created":         "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
-	"user-saved":           "The user was saved.",
-	"token-revoked":        "The token was revoked; requests using it are refused from now on.",
-	"monitor-created":      "The monitor was added. Its first check runs within its interval; this page shows the result.",
-	"monitor-saved":        "The monitor was saved.",
-	"monitor-paused":       "The monitor is paused: no checks run and no alerts go out until you resume it.",
-	"monitor-resumed":      "The monitor was resumed; its next check decides its state.",
-	"monitor-deleted":      "The monitor and its history were deleted.",
-	"maintenance-created":  "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
-	"maintenance-saved":    "The maintenance window was saved.",
-	"maintenance-deleted":  "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
-	"channel-created":      "The channel was added. Send a test below to check it, then people can add their addresses on it under My notifications.",
-	"channel-saved":        "The channel was saved.",
-	"channel-deleted":      "The channel was deleted, with the contact methods and rules on it.",
-	"method-added":         "The contact method was added. Send a test to check it reaches you.",
-	"method-deleted":       "The contact method and its rules were deleted.",
-	"rule-added":           "The rule was added.",
-	"rule-deleted":         "The rule was deleted.",
-	"notification-retried": "The notification is due now; the worker sends it within a second.",
+	"password-changed":    "Your password was changed.",
+	"user-created":        "The user was created. Give them their username and password; they choose their own password at first sign-in if you ticked that box.",
+	"user-saved":          "The user was saved.",
+	"token-revoked":       "The token was revoked; requests using it are refused from now on.",
+	"monitor-created":     "The monitor was added. Its first check runs within its interval; this page shows the result.",
+	"monitor-saved":       "The monitor was saved.",
+	"monitor-paused":      "The monitor is paused: no checks run and no alerts go out until you resume it.",
+	"monitor-resumed":     "The monitor was resumed; its next check decides its state.",
+	"monitor-deleted":     "The monitor and its history were deleted.",
+	"maintenance-created": "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
+	"maintenance-saved":   "The maintenance window was saved.",
+	"maintenance-deleted": "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
 }
 
 // newView fills the layout's parts for the caller of r.
 func (s *Server) newView(r *http.Request, title, section string, data any) view {
 	v := view{Title: title, Section: section, Version: s.opts.Version, Data: data, Notice: notices[r.URL.Query().Get("notice")]}
+	if v.Notice == "" {
+		v.Notice = notifyNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
