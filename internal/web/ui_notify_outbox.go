@@ -140,3 +140,16 @@ func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 func isAdmin(r *http.Request) bool {
 	return auth.ActorFrom(r.Context()).Role.Allows(auth.RoleAdmin)
 }
+
+// notifyNotices are the notification pages' confirmations (?notice=CODE),
+// fixed texts like the layout's own notices.
+var notifyNotices = map[string]string{
+	"channel-created":      "The channel was added. Send a test below to check it, then people can add their addresses on it under My notifications.",
+	"channel-saved":        "The channel was saved.",
+	"channel-deleted":      "The channel was deleted, with the contact methods and rules on it.",
+	"method-added":         "The contact method was added. Send a test to check it reaches you.",
+	"method-deleted":       "The contact method and its rules were deleted.",
+	"rule-added":           "The rule was added.",
+	"rule-deleted":         "The rule was deleted.",
+	"notification-retried": "The notification is due now; the worker sends it within a second.",
+}

@@ -63,14 +63,6 @@ var notices = map[string]string{
 	"maintenance-created":   "The maintenance window was added. While it is open, the monitors it covers show maintenance and page nobody.",
 	"maintenance-saved":     "The maintenance window was saved.",
 	"maintenance-deleted":   "The maintenance window was deleted; the monitors it covered show their real state from their next check.",
-	"channel-created":       "The channel was added. Send a test below to check it, then people can add their addresses on it under My notifications.",
-	"channel-saved":         "The channel was saved.",
-	"channel-deleted":       "The channel was deleted, with the contact methods and rules on it.",
-	"method-added":          "The contact method was added. Send a test to check it reaches you.",
-	"method-deleted":        "The contact method and its rules were deleted.",
-	"rule-added":            "The rule was added.",
-	"rule-deleted":          "The rule was deleted.",
-	"notification-retried":  "The notification is due now; the worker sends it within a second.",
 	"schedule-created":      "The schedule was created. Add a layer with participants to put someone on call.",
 	"schedule-saved":        "The schedule was saved; the calendar shows the new shifts.",
 	"schedule-deleted":      "The schedule was deleted. Escalation policies that named it page nobody for it now; edit them.",
@@ -114,6 +106,9 @@ var notices = map[string]string{
 // newView fills the layout's parts for the caller of r.
 func (s *Server) newView(r *http.Request, title, section string, data any) view {
 	v := view{Title: title, Section: section, Version: s.opts.Version, Data: data, Notice: notices[r.URL.Query().Get("notice")]}
+	if v.Notice == "" {
+		v.Notice = notifyNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
