@@ -461,3 +461,52 @@ func TestResponseStats(t *testing.T) {
 		}
 	})
 }
+
+func TestProblemsAndKnownErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newTestService(t, db, Options{})
+		ctx := adminCtx()
+		inc, _ := s.CreateIncident(ctx, NewIncident{Title: "db slow"})
+		p, err := s.CreateProblem(ctx, ProblemInput{Title: "Connection pool exhausted", RootCause: "pool of 10 under 100_% load", Workaround: "Restart the API pods", KnownError: true})
+		if err != nil || p.Status != ProblemOpen {
+			t.Fatalf("create: %+v %v", p, err)
+		}
+		if _, err := s.CreateProblem(ctx, ProblemInput{Title: "Disk", Status: "weird"}); !isField(err, "status") {
+			t.Fatalf("bad status: %v", err)
+		}
+		other, _ := s.CreateProblem(ctx, ProblemInput{Title: "Cert expiry"})
+		for range 2 {
+			if err := s.LinkIncident(ctx, p.ID, inc.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.LinkIncident(ctx, p.ID, 99999); !isField(err, "incident_id") {
+			t.Fatalf("link to nothing: %v", err)
+		}
+		got, _ := s.GetProblem(ctx, p.ID)
+		if len(got.IncidentIDs) != 1 || got.IncidentIDs[0] != inc.ID {
+			t.Fatalf("incidents %+v", got.IncidentIDs)
+		}
+		for q, want := range map[string]int{"restart": 1, "POOL": 1, "100_%": 1, "_": 1, "": 2, "nothing": 0} {
+			ps, _, err := s.ListProblems(ctx, ProblemFilter{Query: q})
+			if err != nil || len(ps) != want {
+				t.Errorf("search %q: %d %v", q, len(ps), err)
+			}
+		}
+		known, _, _ := s.ListProblems(ctx, ProblemFilter{KnownErrors: true})
+		if len(known) != 1 || known[0].ID != p.ID || other.KnownError {
+			t.Fatalf("known errors %+v", known)
+		}
+		ps, err := s.ProblemsOf(ctx, inc.ID)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("problems of incident: %+v %v", ps, err)
+		}
+		tl, _ := s.Timeline(ctx, inc.ID)
+		if tl[len(tl)-1].Kind != "problem" {
+			t.Fatalf("timeline %+v", tl[len(tl)-1])
+		}
+		if _, err := s.UpdateProblem(ctx, p.ID, ProblemInput{Title: "Pool", Status: ProblemResolved, KnownError: true}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -35,6 +35,7 @@ func (s *Server) incidentRoutes() []Route {
 		api("GET", "/api/v1/alerts", auth.RoleViewer, s.apiListAlerts),
 		api("GET", "/api/v1/alerts/{id}", auth.RoleViewer, s.apiGetAlert),
 	}
+	rs = append(rs, s.problemRoutes()...)
 	return append(append(rs, s.serviceAPIRoutes(api)...), s.incidentIntakeRoutes()...)
 }
 

@@ -337,3 +337,34 @@ func TestIncidentResponseStats(t *testing.T) {
 		t.Fatalf("bad period: %d", resp.StatusCode)
 	}
 }
+
+func TestProblemsAPIAndPages(t *testing.T) {
+	e := newTestEnv(t)
+	var inc incident.Incident
+	decode(t, e.do("POST", "/api/v1/incidents", auth.RoleOperator, `{"title":"API 502s"}`), &inc)
+	var p incident.Problem
+	if code := decode(t, e.do("POST", "/api/v1/problems", auth.RoleOperator, `{"title":"LB drains too fast","workaround":"Raise the drain timeout","known_error":true}`), &p); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	if code := decode(t, e.do("POST", fmt.Sprintf("/api/v1/problems/%d/incidents", p.ID), auth.RoleOperator, fmt.Sprintf(`{"incident_id":%d}`, inc.ID)), &p); code != 200 || len(p.IncidentIDs) != 1 {
+		t.Fatalf("link: %d %+v", code, p)
+	}
+	var apiErr apiError
+	if code := decode(t, e.do("POST", "/api/v1/problems", auth.RoleOperator, `{"title":""}`), &apiErr); code != 422 || apiErr.Error.Field != "title" {
+		t.Fatalf("no title: %d %+v", code, apiErr)
+	}
+	var list page[incident.Problem]
+	decode(t, e.do("GET", "/api/v1/problems?known_error=true&q=drain", auth.RoleViewer, ""), &list)
+	if len(list.Data) != 1 {
+		t.Fatalf("search: %+v", list)
+	}
+	for path, want := range map[string]string{"/problems?known_error=true&q=DRAIN": "LB drains too fast", fmt.Sprintf("/problems/%d", p.ID): "API 502s", "/problems/new": "Record problem"} {
+		resp := e.do("GET", path, auth.RoleOperator, "")
+		if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	if body := readBody(t, e.do("GET", "/problems?q=nothing-like-it", auth.RoleViewer, "")); !strings.Contains(body, "No problem matches") {
+		t.Errorf("empty search page: %s", body)
+	}
+}

@@ -33,6 +33,7 @@ var navigation = []struct {
 }{
 	{navLink{"/", "Home", "home"}, auth.RoleRequester},
 	{navLink{"/incidents", "Incidents", "incidents"}, auth.RoleViewer},
+	{navLink{"/problems", "Problems", "problems"}, auth.RoleViewer},
 	{navLink{"/services", "Services", "services"}, auth.RoleViewer},
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
@@ -64,6 +65,8 @@ var notices = map[string]string{
 	"incident-noted":        "The note is on the timeline.",
 	"incident-assigned":     "The assignee was changed.",
 	"incident-merged":       "The incident was merged: its alerts moved and it is resolved with a pointer to the other one.",
+	"problem-saved":         "The problem was saved.",
+	"problem-linked":        "The incident is linked to this problem and the link is on its timeline.",
 	"service-created":       "The service was added. Add an integration to send it alerts.",
 	"service-saved":         "The service was saved.",
 	"service-deleted":       "The service was deleted.",
@@ -78,7 +81,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
 			for _, n := range navigation {
-				if (n.link.Section == "incidents" || n.link.Section == "services") && s.opts.Incidents == nil {
+				if (n.link.Section == "incidents" || n.link.Section == "problems" || n.link.Section == "services") && s.opts.Incidents == nil {
 					continue
 				}
 				if (n.link.Section == "monitors" || n.link.Section == "maintenance" || n.link.Section == "status-pages") && s.opts.Monitors == nil {
