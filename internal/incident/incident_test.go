@@ -510,3 +510,43 @@ func TestProblemsAndKnownErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestPostmortem(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newTestService(t, db, Options{})
+		ctx := adminCtx()
+		inc, _ := s.CreateIncident(ctx, NewIncident{Title: "Checkout down", Severity: "SEV1"})
+		_ = s.AddNote(ctx, inc.ID, "failover started")
+		pm, err := s.Postmortem(ctx, inc.ID)
+		if err != nil || pm.Saved || !strings.Contains(pm.Body, "# Postmortem: #") || !strings.Contains(pm.Body, "note: failover started") {
+			t.Fatalf("draft: %+v %v", pm, err)
+		}
+		if err := s.SavePostmortem(ctx, inc.ID, "We learned things."); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SavePostmortem(ctx, inc.ID, "We learned more."); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SavePostmortem(ctx, 99999, "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("postmortem of nothing: %v", err)
+		}
+		a, err := s.AddActionItem(ctx, inc.ID, ActionItem{Text: "Add a canary", DueOn: "2026-12-31"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddActionItem(ctx, inc.ID, ActionItem{Text: "x", DueOn: "soon"}); !isField(err, "due_on") {
+			t.Fatalf("bad date: %v", err)
+		}
+		owner := int64(4242)
+		if _, err := s.AddActionItem(ctx, inc.ID, ActionItem{Text: "x", OwnerID: &owner}); !isField(err, "owner_id") {
+			t.Fatalf("bad owner: %v", err)
+		}
+		if err := s.SetActionDone(ctx, inc.ID, a.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		pm, _ = s.Postmortem(ctx, inc.ID)
+		if !pm.Saved || pm.Body != "We learned more." || len(pm.Actions) != 1 || !pm.Actions[0].Done || pm.Actions[0].DueOn != "2026-12-31" {
+			t.Fatalf("saved: %+v", pm)
+		}
+	})
+}

@@ -36,6 +36,7 @@ func (s *Server) incidentRoutes() []Route {
 		api("GET", "/api/v1/alerts/{id}", auth.RoleViewer, s.apiGetAlert),
 	}
 	rs = append(rs, s.problemRoutes()...)
+	rs = append(rs, s.postmortemRoutes()...)
 	return append(append(rs, s.serviceAPIRoutes(api)...), s.incidentIntakeRoutes()...)
 }
 

@@ -368,3 +368,33 @@ func TestProblemsAPIAndPages(t *testing.T) {
 		t.Errorf("empty search page: %s", body)
 	}
 }
+
+func TestPostmortemAPIAndPage(t *testing.T) {
+	e := newTestEnv(t)
+	var inc incident.Incident
+	decode(t, e.do("POST", "/api/v1/incidents", auth.RoleOperator, `{"title":"Queue stuck"}`), &inc)
+	base := fmt.Sprintf("/api/v1/incidents/%d/postmortem", inc.ID)
+	var pm incident.Postmortem
+	if code := decode(t, e.do("GET", base, auth.RoleViewer, ""), &pm); code != 200 || pm.Saved || !strings.Contains(pm.Body, "Queue stuck") {
+		t.Fatalf("draft: %d %+v", code, pm)
+	}
+	if code := decode(t, e.do("PUT", base, auth.RoleOperator, `{"body":"Root cause: a poison message."}`), &pm); code != 200 || !pm.Saved {
+		t.Fatalf("save: %d %+v", code, pm)
+	}
+	var a incident.ActionItem
+	uid := e.users[auth.RoleOperator].ID
+	if code := decode(t, e.do("POST", base+"/actions", auth.RoleOperator, fmt.Sprintf(`{"text":"Dead-letter queue","owner_id":%d,"due_on":"2027-01-15"}`, uid)), &a); code != 201 || a.OwnerName == "" {
+		t.Fatalf("action: %d %+v", code, a)
+	}
+	var apiErr apiError
+	if code := decode(t, e.do("POST", base+"/actions", auth.RoleOperator, `{"text":"x","due_on":"next week"}`), &apiErr); code != 422 || apiErr.Error.Field != "due_on" {
+		t.Fatalf("bad due: %d %+v", code, apiErr)
+	}
+	if code := decode(t, e.do("PATCH", fmt.Sprintf("%s/actions/%d", base, a.ID), auth.RoleOperator, `{"done":true}`), &pm); code != 200 || !pm.Actions[0].Done {
+		t.Fatalf("done: %d %+v", code, pm)
+	}
+	resp := e.do("GET", fmt.Sprintf("/incidents/%d/postmortem", inc.ID), auth.RoleOperator, "")
+	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "poison message") || !strings.Contains(body, "Dead-letter queue") || !strings.Contains(body, "due 2027-01-15") {
+		t.Fatalf("page: %d %s", resp.StatusCode, body)
+	}
+}

@@ -65,6 +65,7 @@ var notices = map[string]string{
 	"incident-noted":        "The note is on the timeline.",
 	"incident-assigned":     "The assignee was changed.",
 	"incident-merged":       "The incident was merged: its alerts moved and it is resolved with a pointer to the other one.",
+	"postmortem-saved":      "The postmortem was saved.",
 	"problem-saved":         "The problem was saved.",
 	"problem-linked":        "The incident is linked to this problem and the link is on its timeline.",
 	"service-created":       "The service was added. Add an integration to send it alerts.",

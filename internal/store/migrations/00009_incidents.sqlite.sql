@@ -113,7 +113,28 @@ CREATE TABLE problem_incidents (
 );
 CREATE INDEX problem_incidents_incident ON problem_incidents(incident_id);
 
+-- Postmortems: one document per incident, and its action items.
+CREATE TABLE postmortems (
+    incident_id BIGINT PRIMARY KEY REFERENCES incidents(id) ON DELETE CASCADE,
+    body        TEXT NOT NULL,
+    created_by  TEXT NOT NULL DEFAULT '',
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE postmortem_actions (
+    id          INTEGER PRIMARY KEY,
+    incident_id BIGINT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    text        TEXT NOT NULL,
+    owner_id    BIGINT NULL REFERENCES users(id) ON DELETE SET NULL,
+    due_on      TEXT NOT NULL DEFAULT '',
+    done        BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX postmortem_actions_incident ON postmortem_actions(incident_id, id);
+
 -- +goose Down
+DROP TABLE postmortem_actions;
+DROP TABLE postmortems;
 DROP TABLE problem_incidents;
 DROP TABLE problems;
 DROP TABLE incident_secrets;
