@@ -550,3 +550,24 @@ func TestPostmortem(t *testing.T) {
 		}
 	})
 }
+
+func TestNotificationText(t *testing.T) {
+	s := newTestService(t, storetest.SQLite(t), Options{})
+	ts, in := fixture(t, s)
+	if err := s.Ingest(context.Background(), in, "", []Event{trigger("x", "Checkout API down", SeverityError, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	incs, _, _ := s.List(context.Background(), Filter{})
+	n, err := s.Notification(context.Background(), incs[0].ID, "https://ops.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("[SEV2] #%d Checkout API down", incs[0].ID)
+	if n.Title != want || n.Severity != SeverityError || n.URL != fmt.Sprintf("https://ops.example/incidents/%d", incs[0].ID) ||
+		!strings.Contains(n.Text, n.AckURL) || !strings.Contains(n.Text, "Service: "+ts.Name) {
+		t.Fatalf("%+v", n)
+	}
+	if _, err := s.VerifyLink(n.AckURL[strings.LastIndex(n.AckURL, "/")+1:]); err != nil {
+		t.Fatalf("ack link: %v", err)
+	}
+}
