@@ -461,3 +461,113 @@ func TestResponseStats(t *testing.T) {
 		}
 	})
 }
+
+func TestProblemsAndKnownErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newTestService(t, db, Options{})
+		ctx := adminCtx()
+		inc, _ := s.CreateIncident(ctx, NewIncident{Title: "db slow"})
+		p, err := s.CreateProblem(ctx, ProblemInput{Title: "Connection pool exhausted", RootCause: "pool of 10 under 100_% load", Workaround: "Restart the API pods", KnownError: true})
+		if err != nil || p.Status != ProblemOpen {
+			t.Fatalf("create: %+v %v", p, err)
+		}
+		if _, err := s.CreateProblem(ctx, ProblemInput{Title: "Disk", Status: "weird"}); !isField(err, "status") {
+			t.Fatalf("bad status: %v", err)
+		}
+		other, _ := s.CreateProblem(ctx, ProblemInput{Title: "Cert expiry"})
+		for range 2 {
+			if err := s.LinkIncident(ctx, p.ID, inc.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.LinkIncident(ctx, p.ID, 99999); !isField(err, "incident_id") {
+			t.Fatalf("link to nothing: %v", err)
+		}
+		got, _ := s.GetProblem(ctx, p.ID)
+		if len(got.IncidentIDs) != 1 || got.IncidentIDs[0] != inc.ID {
+			t.Fatalf("incidents %+v", got.IncidentIDs)
+		}
+		for q, want := range map[string]int{"restart": 1, "POOL": 1, "100_%": 1, "_": 1, "": 2, "nothing": 0} {
+			ps, _, err := s.ListProblems(ctx, ProblemFilter{Query: q})
+			if err != nil || len(ps) != want {
+				t.Errorf("search %q: %d %v", q, len(ps), err)
+			}
+		}
+		known, _, _ := s.ListProblems(ctx, ProblemFilter{KnownErrors: true})
+		if len(known) != 1 || known[0].ID != p.ID || other.KnownError {
+			t.Fatalf("known errors %+v", known)
+		}
+		ps, err := s.ProblemsOf(ctx, inc.ID)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("problems of incident: %+v %v", ps, err)
+		}
+		tl, _ := s.Timeline(ctx, inc.ID)
+		if tl[len(tl)-1].Kind != "problem" {
+			t.Fatalf("timeline %+v", tl[len(tl)-1])
+		}
+		if _, err := s.UpdateProblem(ctx, p.ID, ProblemInput{Title: "Pool", Status: ProblemResolved, KnownError: true}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestPostmortem(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s := newTestService(t, db, Options{})
+		ctx := adminCtx()
+		inc, _ := s.CreateIncident(ctx, NewIncident{Title: "Checkout down", Severity: "SEV1"})
+		_ = s.AddNote(ctx, inc.ID, "failover started")
+		pm, err := s.Postmortem(ctx, inc.ID)
+		if err != nil || pm.Saved || !strings.Contains(pm.Body, "# Postmortem: #") || !strings.Contains(pm.Body, "note: failover started") {
+			t.Fatalf("draft: %+v %v", pm, err)
+		}
+		if err := s.SavePostmortem(ctx, inc.ID, "We learned things."); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SavePostmortem(ctx, inc.ID, "We learned more."); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SavePostmortem(ctx, 99999, "x"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("postmortem of nothing: %v", err)
+		}
+		a, err := s.AddActionItem(ctx, inc.ID, ActionItem{Text: "Add a canary", DueOn: "2026-12-31"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddActionItem(ctx, inc.ID, ActionItem{Text: "x", DueOn: "soon"}); !isField(err, "due_on") {
+			t.Fatalf("bad date: %v", err)
+		}
+		owner := int64(4242)
+		if _, err := s.AddActionItem(ctx, inc.ID, ActionItem{Text: "x", OwnerID: &owner}); !isField(err, "owner_id") {
+			t.Fatalf("bad owner: %v", err)
+		}
+		if err := s.SetActionDone(ctx, inc.ID, a.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		pm, _ = s.Postmortem(ctx, inc.ID)
+		if !pm.Saved || pm.Body != "We learned more." || len(pm.Actions) != 1 || !pm.Actions[0].Done || pm.Actions[0].DueOn != "2026-12-31" {
+			t.Fatalf("saved: %+v", pm)
+		}
+	})
+}
+
+func TestNotificationText(t *testing.T) {
+	s := newTestService(t, storetest.SQLite(t), Options{})
+	ts, in := fixture(t, s)
+	if err := s.Ingest(context.Background(), in, "", []Event{trigger("x", "Checkout API down", SeverityError, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	incs, _, _ := s.List(context.Background(), Filter{})
+	n, err := s.Notification(context.Background(), incs[0].ID, "https://ops.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("[SEV2] #%d Checkout API down", incs[0].ID)
+	if n.Title != want || n.Severity != SeverityError || n.URL != fmt.Sprintf("https://ops.example/incidents/%d", incs[0].ID) ||
+		!strings.Contains(n.Text, n.AckURL) || !strings.Contains(n.Text, "Service: "+ts.Name) {
+		t.Fatalf("%+v", n)
+	}
+	if _, err := s.VerifyLink(n.AckURL[strings.LastIndex(n.AckURL, "/")+1:]); err != nil {
+		t.Fatalf("ack link: %v", err)
+	}
+}

@@ -35,6 +35,8 @@ func (s *Server) incidentRoutes() []Route {
 		api("GET", "/api/v1/alerts", auth.RoleViewer, s.apiListAlerts),
 		api("GET", "/api/v1/alerts/{id}", auth.RoleViewer, s.apiGetAlert),
 	}
+	rs = append(rs, s.problemRoutes()...)
+	rs = append(rs, s.postmortemRoutes()...)
 	return append(append(rs, s.serviceAPIRoutes(api)...), s.incidentIntakeRoutes()...)
 }
 

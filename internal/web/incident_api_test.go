@@ -337,3 +337,64 @@ func TestIncidentResponseStats(t *testing.T) {
 		t.Fatalf("bad period: %d", resp.StatusCode)
 	}
 }
+
+func TestProblemsAPIAndPages(t *testing.T) {
+	e := newTestEnv(t)
+	var inc incident.Incident
+	decode(t, e.do("POST", "/api/v1/incidents", auth.RoleOperator, `{"title":"API 502s"}`), &inc)
+	var p incident.Problem
+	if code := decode(t, e.do("POST", "/api/v1/problems", auth.RoleOperator, `{"title":"LB drains too fast","workaround":"Raise the drain timeout","known_error":true}`), &p); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	if code := decode(t, e.do("POST", fmt.Sprintf("/api/v1/problems/%d/incidents", p.ID), auth.RoleOperator, fmt.Sprintf(`{"incident_id":%d}`, inc.ID)), &p); code != 200 || len(p.IncidentIDs) != 1 {
+		t.Fatalf("link: %d %+v", code, p)
+	}
+	var apiErr apiError
+	if code := decode(t, e.do("POST", "/api/v1/problems", auth.RoleOperator, `{"title":""}`), &apiErr); code != 422 || apiErr.Error.Field != "title" {
+		t.Fatalf("no title: %d %+v", code, apiErr)
+	}
+	var list page[incident.Problem]
+	decode(t, e.do("GET", "/api/v1/problems?known_error=true&q=drain", auth.RoleViewer, ""), &list)
+	if len(list.Data) != 1 {
+		t.Fatalf("search: %+v", list)
+	}
+	for path, want := range map[string]string{"/problems?known_error=true&q=DRAIN": "LB drains too fast", fmt.Sprintf("/problems/%d", p.ID): "API 502s", "/problems/new": "Record problem"} {
+		resp := e.do("GET", path, auth.RoleOperator, "")
+		if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	if body := readBody(t, e.do("GET", "/problems?q=nothing-like-it", auth.RoleViewer, "")); !strings.Contains(body, "No problem matches") {
+		t.Errorf("empty search page: %s", body)
+	}
+}
+
+func TestPostmortemAPIAndPage(t *testing.T) {
+	e := newTestEnv(t)
+	var inc incident.Incident
+	decode(t, e.do("POST", "/api/v1/incidents", auth.RoleOperator, `{"title":"Queue stuck"}`), &inc)
+	base := fmt.Sprintf("/api/v1/incidents/%d/postmortem", inc.ID)
+	var pm incident.Postmortem
+	if code := decode(t, e.do("GET", base, auth.RoleViewer, ""), &pm); code != 200 || pm.Saved || !strings.Contains(pm.Body, "Queue stuck") {
+		t.Fatalf("draft: %d %+v", code, pm)
+	}
+	if code := decode(t, e.do("PUT", base, auth.RoleOperator, `{"body":"Root cause: a poison message."}`), &pm); code != 200 || !pm.Saved {
+		t.Fatalf("save: %d %+v", code, pm)
+	}
+	var a incident.ActionItem
+	uid := e.users[auth.RoleOperator].ID
+	if code := decode(t, e.do("POST", base+"/actions", auth.RoleOperator, fmt.Sprintf(`{"text":"Dead-letter queue","owner_id":%d,"due_on":"2027-01-15"}`, uid)), &a); code != 201 || a.OwnerName == "" {
+		t.Fatalf("action: %d %+v", code, a)
+	}
+	var apiErr apiError
+	if code := decode(t, e.do("POST", base+"/actions", auth.RoleOperator, `{"text":"x","due_on":"next week"}`), &apiErr); code != 422 || apiErr.Error.Field != "due_on" {
+		t.Fatalf("bad due: %d %+v", code, apiErr)
+	}
+	if code := decode(t, e.do("PATCH", fmt.Sprintf("%s/actions/%d", base, a.ID), auth.RoleOperator, `{"done":true}`), &pm); code != 200 || !pm.Actions[0].Done {
+		t.Fatalf("done: %d %+v", code, pm)
+	}
+	resp := e.do("GET", fmt.Sprintf("/incidents/%d/postmortem", inc.ID), auth.RoleOperator, "")
+	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "poison message") || !strings.Contains(body, "Dead-letter queue") || !strings.Contains(body, "due 2027-01-15") {
+		t.Fatalf("page: %d %s", resp.StatusCode, body)
+	}
+}

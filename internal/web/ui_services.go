@@ -255,6 +255,11 @@ func (s *Server) createIntegrationUI(w http.ResponseWriter, r *http.Request) {
 		errs := fieldErrors{}
 		if formError(err, errs, map[string]string{"name": "Name", "kind": "Kind", "mapping": "Mapping", "mapping.summary": "Summary path",
 			"mapping.dedup_key": "Dedup key path", "mapping.severity": "Severity path", "mapping.status": "Status path", "mapping.source": "Source path", "mapping.labels": "Labels path"}) {
+			for k, msg := range errs {
+				if f, ok := strings.CutPrefix(k, "mapping."); ok {
+					errs["map_"+f] = msg // the form's field names
+				}
+			}
 			s.renderService(w, r, http.StatusUnprocessableEntity, nil, name, kind, errs)
 			return
 		}

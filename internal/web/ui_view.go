@@ -33,6 +33,7 @@ var navigation = []struct {
 }{
 	{navLink{"/", "Home", "home"}, auth.RoleRequester},
 	{navLink{"/incidents", "Incidents", "incidents"}, auth.RoleViewer},
+	{navLink{"/problems", "Problems", "problems"}, auth.RoleViewer},
 	{navLink{"/services", "Services", "services"}, auth.RoleViewer},
 	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
@@ -78,6 +79,9 @@ var notices = map[string]string{
 	"incident-noted":        "The note is on the timeline.",
 	"incident-assigned":     "The assignee was changed.",
 	"incident-merged":       "The incident was merged: its alerts moved and it is resolved with a pointer to the other one.",
+	"postmortem-saved":      "The postmortem was saved.",
+	"problem-saved":         "The problem was saved.",
+	"problem-linked":        "The incident is linked to this problem and the link is on its timeline.",
 	"service-created":       "The service was added. Add an integration to send it alerts.",
 	"service-saved":         "The service was saved.",
 	"service-deleted":       "The service was deleted.",
@@ -131,7 +135,7 @@ func (s *Server) sectionServed(section string) bool {
 	switch section {
 	case "monitors", "maintenance", "status-pages":
 		return s.opts.Monitors != nil
-	case "incidents", "services":
+	case "incidents", "problems", "services":
 		return s.opts.Incidents != nil
 	case "notifications":
 		return s.opts.Notify != nil

@@ -93,7 +93,50 @@ CREATE TABLE incident_secrets (
     value TEXT NOT NULL
 );
 
+-- Problems: the shared cause of incidents, with root cause, workaround and
+-- the known-error flag responders search.
+CREATE TABLE problems (
+    id          INTEGER PRIMARY KEY,
+    title       TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    root_cause  TEXT NOT NULL DEFAULT '',
+    workaround  TEXT NOT NULL DEFAULT '',
+    known_error BOOLEAN NOT NULL DEFAULT FALSE,
+    created_by  TEXT NOT NULL DEFAULT '',
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE problem_incidents (
+    problem_id  BIGINT NOT NULL REFERENCES problems(id) ON DELETE CASCADE,
+    incident_id BIGINT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    PRIMARY KEY (problem_id, incident_id)
+);
+CREATE INDEX problem_incidents_incident ON problem_incidents(incident_id);
+
+-- Postmortems: one document per incident, and its action items.
+CREATE TABLE postmortems (
+    incident_id BIGINT PRIMARY KEY REFERENCES incidents(id) ON DELETE CASCADE,
+    body        TEXT NOT NULL,
+    created_by  TEXT NOT NULL DEFAULT '',
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL
+);
+CREATE TABLE postmortem_actions (
+    id          INTEGER PRIMARY KEY,
+    incident_id BIGINT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+    text        TEXT NOT NULL,
+    owner_id    BIGINT NULL REFERENCES users(id) ON DELETE SET NULL,
+    due_on      TEXT NOT NULL DEFAULT '',
+    done        BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at  TIMESTAMP NOT NULL
+);
+CREATE INDEX postmortem_actions_incident ON postmortem_actions(incident_id, id);
+
 -- +goose Down
+DROP TABLE postmortem_actions;
+DROP TABLE postmortems;
+DROP TABLE problem_incidents;
+DROP TABLE problems;
 DROP TABLE incident_secrets;
 DROP TABLE incident_timeline;
 DROP TABLE alerts;
