@@ -64,6 +64,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations and exit", cmdMigrate},
 		{"user", "manage users: create, list, passwd, disable, enable", cmdUser},
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
+		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"version", "print the version", cmdVersion},
 	}
 }

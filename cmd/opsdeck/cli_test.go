@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,5 +100,40 @@ func TestCLIUsersAndTokens(t *testing.T) {
 	_, out, _ = runCLI(t, "", "token", "list", "--data", data)
 	if !strings.Contains(out, "revoked") {
 		t.Fatalf("token list after revoke:\n%s", out)
+	}
+}
+
+func TestCLICMDBExportImport(t *testing.T) {
+	data := t.TempDir()
+	file := filepath.Join(t.TempDir(), "cmdb.json")
+	dump := `{"cis":[{"type":"business_service","name":"Shop"},{"type":"database","name":"orders","attributes":{"port":5432},"tags":["pci"]},
+		{"type":"host","name":"=cmd|' /C calc'!A0"}],
+		"relationships":[{"type":"depends_on","source":{"type":"business_service","name":"Shop"},"target":{"type":"database","name":"orders"}}]}`
+	if err := os.WriteFile(file, []byte(dump), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "cmdb", "import", file, "--data", data)
+	if code != 0 || !strings.Contains(out, "3 created") || !strings.Contains(out, "1 added") {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	if code, out, _ := runCLI(t, "", "cmdb", "import", file, "--data", data); code != 0 || !strings.Contains(out, "3 unchanged") {
+		t.Fatalf("second import: %s", out)
+	}
+	code, out, errs = runCLI(t, "", "cmdb", "export", "--data", data)
+	if code != 0 || !strings.Contains(out, `"name": "orders"`) || !strings.Contains(out, `"relationships"`) {
+		t.Fatalf("export json: %d %s %s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "", "cmdb", "export", "--data", data, "--format", "csv")
+	if code != 0 || !strings.Contains(out, `database,orders,prod,active,medium,,pci,,"{""port"":5432}"`) || !strings.Contains(out, "'=cmd") {
+		t.Fatalf("export csv:\n%s", out)
+	}
+	if code, _, errs := runCLI(t, `{"cis":[{"type":"host","name":"h","attributes":{"cpu_cores":"many"}}]}`, "cmdb", "import", "-", "--data", data); code != 1 || !strings.Contains(errs, "cis[0].attributes.cpu_cores") {
+		t.Fatalf("bad import: %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, `{"cis":[],"colour":1}`, "cmdb", "import", "-", "--data", data); code != 1 || !strings.Contains(errs, "not a CMDB export") {
+		t.Fatalf("unknown field: %d %s", code, errs)
+	}
+	if code, _, _ := runCLI(t, "", "cmdb", "export", "--data", data, "--format", "xml"); code != 1 {
+		t.Fatalf("bad format: %d", code)
 	}
 }

@@ -71,9 +71,29 @@ type typeInfo struct {
 }
 
 // edge is one relationship seen from one end; peer is the other end's slot.
+// hurts caches its type's impact direction as bits, so a walk reads no map
+// per edge; setRelType rewrites them when a type's direction changes.
 type edge struct {
 	rel, typ int64
 	peer     int32
+	hurts    uint8
+}
+
+// The bits of edge.hurts.
+const (
+	hurtsSource uint8 = 1 << iota // the target failing hurts the source
+	hurtsTarget                   // the source failing hurts the target
+)
+
+func hurtsBits(im Impact) uint8 {
+	var b uint8
+	if im.hurtsSource() {
+		b |= hurtsSource
+	}
+	if im.hurtsTarget() {
+		b |= hurtsTarget
+	}
+	return b
 }
 
 func newGraph() *graph {
@@ -89,7 +109,21 @@ func (g *graph) setType(id int64, key string, service bool) {
 func (g *graph) setRelType(relType int64, key string, im Impact) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	changed := g.impacts[relType] != im
 	g.impacts[relType], g.relKeys[relType] = im, key
+	if !changed {
+		return
+	}
+	bits := hurtsBits(im)
+	for _, lists := range [][][]edge{g.out, g.in} {
+		for _, es := range lists {
+			for i := range es {
+				if es[i].typ == relType {
+					es[i].hurts = bits
+				}
+			}
+		}
+	}
 }
 
 func (g *graph) putCI(id int64, name string, typ int64) {
@@ -147,8 +181,9 @@ func (g *graph) addEdgeLocked(rel, typ, source, target int64) {
 	if !ok {
 		t = g.putCILocked(target, "", 0)
 	}
-	g.out[s] = append(g.out[s], edge{rel: rel, typ: typ, peer: t})
-	g.in[t] = append(g.in[t], edge{rel: rel, typ: typ, peer: s})
+	bits := hurtsBits(g.impacts[typ])
+	g.out[s] = append(g.out[s], edge{rel: rel, typ: typ, peer: t, hurts: bits})
+	g.in[t] = append(g.in[t], edge{rel: rel, typ: typ, peer: s, hurts: bits})
 }
 
 func (g *graph) removeEdge(rel, source, target int64) {
@@ -251,17 +286,16 @@ func (g *graph) neighbours(id int32, dir Direction, fn func(edge) bool) bool {
 	// the source when impact runs target→source; where id is the source, it
 	// hurts the target when impact runs source→target. Downstream reverses.
 	byTarget, bySource := g.in[id], g.out[id]
-	hurtsViaTarget, hurtsViaSource := Impact.hurtsSource, Impact.hurtsTarget
 	if dir == Downstream {
 		byTarget, bySource = g.out[id], g.in[id]
 	}
 	for _, e := range byTarget {
-		if hurtsViaTarget(g.impacts[e.typ]) && !fn(e) {
+		if e.hurts&hurtsSource != 0 && !fn(e) {
 			return false
 		}
 	}
 	for _, e := range bySource {
-		if hurtsViaSource(g.impacts[e.typ]) && !fn(e) {
+		if e.hurts&hurtsTarget != 0 && !fn(e) {
 			return false
 		}
 	}

@@ -168,18 +168,28 @@ func (h *cmdbHandlers) formFailed(w http.ResponseWriter, r *http.Request, f *ciF
 	h.s.render(w, r, http.StatusUnprocessableEntity, "ci_form", h.s.newView(r, title, "cis", *f))
 }
 
-func (h *cmdbHandlers) editPage(w http.ResponseWriter, r *http.Request) {
+// editForm loads the CI of the path and its type into an edit form.
+func (h *cmdbHandlers) editForm(w http.ResponseWriter, r *http.Request) (cmdb.CI, ciFormPage, bool) {
 	c, ok := h.loadCI(w, r)
 	if !ok {
-		return
+		return c, ciFormPage{}, false
 	}
 	t, err := h.c.Type(r.Context(), c.TypeID)
 	if err != nil {
 		h.s.serverError(w, r, SurfaceUI, err)
-		return
+		return c, ciFormPage{}, false
 	}
 	f := h.newForm(r, t)
 	f.Editing, f.CI, f.Action = true, c, "/cis/"+strconv.FormatInt(c.ID, 10)+"/edit"
+	return c, f, true
+}
+
+func (h *cmdbHandlers) editPage(w http.ResponseWriter, r *http.Request) {
+	c, f, ok := h.editForm(w, r)
+	if !ok {
+		return
+	}
+	t := f.Type
 	f.Name, f.Description, f.OwnerTeam, f.Crit, f.Env, f.Status = c.Name, c.Description, c.OwnerTeam, string(c.Criticality), string(c.Environment), string(c.Status)
 	f.Tags = strings.Join(c.Tags, ", ")
 	shown := map[string]string{}
@@ -193,17 +203,10 @@ func (h *cmdbHandlers) editPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *cmdbHandlers) update(w http.ResponseWriter, r *http.Request) {
-	c, ok := h.loadCI(w, r)
+	c, f, ok := h.editForm(w, r)
 	if !ok {
 		return
 	}
-	t, err := h.c.Type(r.Context(), c.TypeID)
-	if err != nil {
-		h.s.serverError(w, r, SurfaceUI, err)
-		return
-	}
-	f := h.newForm(r, t)
-	f.Editing, f.CI, f.Action = true, c, "/cis/"+strconv.FormatInt(c.ID, 10)+"/edit"
 	in, shown, err := readCIForm(r, &f)
 	if err == nil {
 		_, err = h.c.Update(r.Context(), c.ID, in)
