@@ -65,11 +65,11 @@ func (p *pipeline) Stop(ctx context.Context, q store.Querier, incidentID int64) 
 // and records the step on the incident's timeline, in the escalation's
 // transaction.
 func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) error {
-	inc, err := p.incs.Get(ctx, pg.IncidentID)
+	n, err := p.incs.Notification(ctx, pg.IncidentID, p.baseURL)
 	if err != nil {
 		return err
 	}
-	msg := p.message(ctx, inc)
+	msg := p.message(ctx, pg.IncidentID, n)
 	step := fmt.Sprintf("level %d", pg.Level)
 	if pg.Round > 0 {
 		step += fmt.Sprintf(", repeat %d", pg.Round)
@@ -78,13 +78,13 @@ func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) er
 	if targets == "" {
 		targets = "no targets"
 	}
-	if err := p.incs.AddTimeline(ctx, q, inc.ID, incident.TimelineEntry{Kind: "escalated",
+	if err := p.incs.AddTimeline(ctx, q, pg.IncidentID, incident.TimelineEntry{Kind: "escalated",
 		Text: fmt.Sprintf("Escalation %s: %s", step, targets)}); err != nil {
 		return err
 	}
 	for _, uid := range pg.UserIDs {
-		key := fmt.Sprintf("inc%d/esc%d/l%d/r%d/u%d", inc.ID, pg.PolicyID, pg.Level, pg.Round, uid)
-		n, err := p.notes.NotifyUser(ctx, q, uid, incidentRef(inc.ID), key, msg)
+		key := fmt.Sprintf("inc%d/esc%d/l%d/r%d/u%d", pg.IncidentID, pg.PolicyID, pg.Level, pg.Round, uid)
+		n, err := p.notes.NotifyUser(ctx, q, uid, incidentRef(pg.IncidentID), key, msg)
 		if err != nil {
 			return err
 		}
@@ -92,42 +92,26 @@ func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) er
 		if n == 0 {
 			text = fmt.Sprintf("User %d has no contact methods: nobody was notified through them", uid)
 		}
-		if err := p.incs.AddTimeline(ctx, q, inc.ID, incident.TimelineEntry{Kind: "notified", Text: text}); err != nil {
+		if err := p.incs.AddTimeline(ctx, q, pg.IncidentID, incident.TimelineEntry{Kind: "notified", Text: text}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// message is what a page says: what broke, how bad, what it hurts, and
-// links to act on it without signing in.
-func (p *pipeline) message(ctx context.Context, inc incident.Incident) notify.Message {
-	base := strings.TrimSuffix(p.baseURL, "/")
-	ack, resolve := p.incs.ActionLinks(inc.ID, base)
-	m := notify.Message{
-		Title:    fmt.Sprintf("[%s] #%d %s", inc.Severity, inc.ID, inc.Title),
-		Severity: severityWord(inc.Severity),
-		URL:      base + "/incidents/" + strconv.FormatInt(inc.ID, 10),
-		Actions:  []notify.Link{{Label: "Acknowledge", URL: ack}, {Label: "Resolve", URL: resolve}},
+// message is what a page says: the incident's own summary and signed
+// links, plus the business services it hurts according to the CMDB.
+func (p *pipeline) message(ctx context.Context, incidentID int64, n incident.Notification) notify.Message {
+	m := notify.Message{Title: n.Title, Text: n.Text, Severity: n.Severity, URL: n.URL,
+		Actions: []notify.Link{{Label: "Acknowledge", URL: n.AckURL}, {Label: "Resolve", URL: n.ResolveURL}}}
+	for _, f := range n.Fields {
+		m.Fields = append(m.Fields, notify.Field{Name: f[0], Value: f[1]})
 	}
-	var text strings.Builder
-	text.WriteString(inc.Title)
-	if inc.Description != "" {
-		text.WriteString("\n\n" + inc.Description)
+	if hurt := p.hurtServices(ctx, incidentID); len(hurt) > 0 {
+		v := strings.Join(hurt, ", ")
+		m.Fields = append(m.Fields, notify.Field{Name: "Business services affected", Value: v})
+		m.Text += "\nBusiness services affected: " + v + "\n"
 	}
-	m.Fields = append(m.Fields, notify.Field{Name: "Status", Value: string(inc.Status)},
-		notify.Field{Name: "Alerts", Value: fmt.Sprintf("%d open of %d", inc.OpenAlerts, inc.AlertCount)})
-	var svcs []string
-	for _, s := range inc.Services {
-		svcs = append(svcs, s.Name)
-	}
-	if len(svcs) > 0 {
-		m.Fields = append(m.Fields, notify.Field{Name: "Service", Value: strings.Join(svcs, ", ")})
-	}
-	if hurt := p.hurtServices(ctx, inc.ID); len(hurt) > 0 {
-		m.Fields = append(m.Fields, notify.Field{Name: "Business services affected", Value: strings.Join(hurt, ", ")})
-	}
-	m.Text = text.String()
 	return m
 }
 
@@ -174,19 +158,6 @@ func (p *pipeline) hurtServices(ctx context.Context, incidentID int64) []string 
 		}
 	}
 	return names
-}
-
-// severityWord maps SEV1–SEV4 to the channels' severity words.
-func severityWord(sev string) string {
-	switch sev {
-	case "SEV1":
-		return "critical"
-	case "SEV2":
-		return "error"
-	case "SEV3":
-		return "warning"
-	}
-	return "info"
 }
 
 // outcome puts a delivery outcome on the incident's timeline. A given-up

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -163,8 +164,15 @@ func (s *Service) GetService(ctx context.Context, id int64) (TechService, error)
 }
 
 // ServiceByName returns the service with that name.
+//
+// An exact match wins; otherwise the name matches regardless of case,
+// because monitor tags are stored in lower case ("service:databases"
+// names the service "Databases").
 func (s *Service) ServiceByName(ctx context.Context, name string) (TechService, error) {
 	ts, err := scanService(s.db.R.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE name = $1`, name))
+	if errors.Is(store.MapError(err), store.ErrNotFound) {
+		ts, err = scanService(s.db.R.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE LOWER(name) = LOWER($1) ORDER BY id LIMIT 1`, name))
+	}
 	if err != nil {
 		return ts, fmt.Errorf("incident: service %q: %w", name, store.MapError(err))
 	}
