@@ -158,7 +158,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err := ci.Start(ctx); err != nil {
 		return err
 	}
-	pipe.cis = ci
+	pipe.cis, pipe.mons = ci, mons
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -22,6 +23,7 @@ import (
 type pipeline struct {
 	db    *store.DB
 	incs  *incident.Service
+	mons  *monitor.Service
 	calls *oncall.Service
 	notes *notify.Service
 	cis   *cmdb.Service
@@ -68,6 +70,12 @@ func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) er
 	n, err := p.incs.Notification(ctx, pg.IncidentID, p.baseURL)
 	if err != nil {
 		return err
+	}
+	if why, held := p.heldBy(ctx, pg.IncidentID); held {
+		// The escalation goes on: if the cause recovers while this stays
+		// down, the next level pages.
+		return p.incs.AddTimeline(ctx, q, pg.IncidentID, incident.TimelineEntry{Kind: "page_held",
+			Text: fmt.Sprintf("Escalation level %d not paged: %s", pg.Level, why)})
 	}
 	msg := p.message(ctx, pg.IncidentID, n)
 	step := fmt.Sprintf("level %d", pg.Level)
@@ -190,4 +198,86 @@ func (p *pipeline) outcome(ctx context.Context, o notify.Outcome) {
 			p.log.Error("given-up delivery not raised as an alert", "channel", o.Channel, "err", err)
 		}
 	}
+}
+
+// heldBy says whether every open alert of the incident comes from a
+// monitor whose CI depends, through the CMDB, on a CI whose own monitor is
+// down: then the failure is a consequence, and the people paged for the
+// cause need not be woken twice. It names the first cause found.
+func (p *pipeline) heldBy(ctx context.Context, incidentID int64) (string, bool) {
+	if p.cis == nil || p.mons == nil {
+		return "", false
+	}
+	alerts, _, err := p.incs.ListAlerts(ctx, incident.AlertFilter{IncidentID: incidentID, Status: "open", Limit: 50})
+	if err != nil || len(alerts) == 0 {
+		return "", false
+	}
+	var why string
+	for _, a := range alerts {
+		id, ok := strings.CutPrefix(a.DedupKey, "monitor:")
+		if !ok {
+			return "", false
+		}
+		monitorID, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return "", false
+		}
+		cause, ok := p.downDependency(ctx, monitorID)
+		if !ok {
+			return "", false
+		}
+		if why == "" {
+			why = cause
+		}
+	}
+	return why, true
+}
+
+// downDependency finds a monitor that is down on a CI that the monitor's
+// own CIs depend on.
+func (p *pipeline) downDependency(ctx context.Context, monitorID int64) (string, bool) {
+	cis, err := p.cis.LinkedCIs(ctx, "monitor", monitorID)
+	if err != nil {
+		return "", false
+	}
+	for _, ci := range cis {
+		deps, err := p.cis.Impact(ctx, ci.ID, cmdb.Downstream, 0)
+		if err != nil {
+			p.log.Warn("page: dependencies of CI", "ci", ci.ID, "err", err)
+			continue
+		}
+		for _, n := range deps.Nodes {
+			if n.CI.ID == ci.ID || p.dependsOn(ctx, n.CI.ID, ci.ID) {
+				continue // a cycle: each would hold the other and nobody would be paged
+			}
+			links, err := p.cis.Links(ctx, n.CI.ID)
+			if err != nil {
+				continue
+			}
+			for _, l := range links {
+				if l.Kind != cmdb.LinkMonitor || l.ObjectID == monitorID {
+					continue
+				}
+				m, err := p.mons.Get(ctx, l.ObjectID)
+				if err == nil && m.Status.State == monitor.StateDown {
+					return fmt.Sprintf("%s depends on %s, whose monitor %q is down", ci.Name, n.CI.Name, m.Name), true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// dependsOn says whether CI from depends, however deep, on CI to.
+func (p *pipeline) dependsOn(ctx context.Context, from, to int64) bool {
+	deps, err := p.cis.Impact(ctx, from, cmdb.Downstream, 0)
+	if err != nil {
+		return false
+	}
+	for _, n := range deps.Nodes {
+		if n.CI.ID == to {
+			return true
+		}
+	}
+	return false
 }

@@ -238,6 +238,23 @@ func TestMonitorDownPagesWithTheBusinessServicesItHurts(t *testing.T) {
 	call("POST", fmt.Sprintf("/api/v1/cis/%d/relationships", shop.ID), map[string]any{"type": "depends_on", "target_id": host.ID}, nil, 201)
 	call("POST", fmt.Sprintf("/api/v1/cis/%d/links", host.ID), map[string]any{"kind": "monitor", "object_id": mon.ID}, nil, 201)
 
+	// An application on that database, with its own monitor and service:
+	// while the database is down, its failure is a consequence and must
+	// not page a second time.
+	appLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go acceptAll(appLn)
+	var appMon, appCI, appSvc struct{ ID int64 }
+	call("POST", "/api/v1/services", map[string]any{"name": "Apps", "escalation_policy_id": pol.ID}, &appSvc, 201)
+	call("POST", "/api/v1/monitors", map[string]any{"name": "shop-app port", "type": "tcp", "host": "127.0.0.1",
+		"port": portOf(t, appLn.Addr().String()), "interval": "1s", "timeout": "1s", "failure_threshold": 2, "success_threshold": 1,
+		"tags": []string{"service:Apps"}}, &appMon, 201)
+	call("POST", "/api/v1/cis", map[string]any{"type": "application", "name": "shop-app"}, &appCI, 201)
+	call("POST", fmt.Sprintf("/api/v1/cis/%d/relationships", appCI.ID), map[string]any{"type": "depends_on", "target_id": host.ID}, nil, 201)
+	call("POST", fmt.Sprintf("/api/v1/cis/%d/links", appCI.ID), map[string]any{"kind": "monitor", "object_id": appMon.ID}, nil, 201)
+
 	monitorState := func() string {
 		var m struct{ Status struct{ State string } }
 		call("GET", fmt.Sprintf("/api/v1/monitors/%d", mon.ID), nil, &m, 200)
