@@ -159,8 +159,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	pipe.cis, pipe.mons = ci, mons
-	desk := servicedesk.New(db, servicedesk.Options{Logger: log, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
+	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
+	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
+	slaNotes.desk = desk
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
@@ -205,7 +207,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		u.Host = net.JoinHostPort("localhost", u.Port())
 		link = u.String()
 	}
-	pipe.baseURL = link
+	pipe.baseURL, slaNotes.baseURL = link, link
 	log.Info("opsdeck listening", "addr", addr, "url", link, "database", string(db.Dialect), "location", db.Location, "version", opts.Version)
 	fmt.Fprintf(opts.Console, "opsdeck %s is running at %s (database: %s)\n", opts.Version, link, db.Location)
 	if created {
