@@ -62,15 +62,24 @@ type testDNSServer struct {
 func startTestDNS(t *testing.T) *testDNSServer {
 	t.Helper()
 	s := &testDNSServer{}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
+	// The resolver is one address for UDP and TCP: take a free UDP port and
+	// try the same TCP port, again with another port when something on
+	// this shared machine holds that one over TCP.
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		s.addr = pc.LocalAddr().String()
+		if ln, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
 		pc.Close()
-		t.Fatal(err)
+		if try == 20 {
+			t.Fatalf("no port free for both UDP and TCP: %v", err)
+		}
 	}
 	handler := dns.HandlerFunc(s.serve)
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}} {
