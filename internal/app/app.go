@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	notes := notify.NewService(db, notify.Options{Logger: log, Concurrency: cfg.Notify.Concurrency, MaxAttempts: cfg.Notify.MaxAttempts,
 		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax, OnOutcome: pipe.outcome})
 	onCall := oncall.NewService(db, oncall.Options{Logger: log, Pager: pipe})
-	incs, err := incident.Open(ctx, db, incident.Options{Logger: log, Paging: pipe})
+	incs, err := incident.Open(ctx, db, incident.Options{Logger: log, Paging: pipe, OnEvent: pipe.afterCommit})
 	if err != nil {
 		return err
 	}

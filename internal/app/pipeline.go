@@ -63,6 +63,15 @@ func (p *pipeline) Stop(ctx context.Context, q store.Querier, incidentID int64) 
 	return nil
 }
 
+// afterCommit wakes the escalation engine once an incident that started
+// escalating has committed: Start's own wake-up comes before the commit,
+// and the engine would otherwise look again only after its retry delay.
+func (p *pipeline) afterCommit(_ context.Context, e incident.LifecycleEvent) {
+	if e.Kind == "triggered" || e.Kind == "reopened" {
+		p.calls.Wake()
+	}
+}
+
 // Page queues the escalation step's notifications for every user it names
 // and records the step on the incident's timeline, in the escalation's
 // transaction.
