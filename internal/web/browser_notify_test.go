@@ -30,8 +30,10 @@ func TestBrowserNotificationsJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("f-username"), admin.Username),
 		chromedp.SendKeys(chromedp.ID("f-password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.mainnav a[href="/notifications"]`)),
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/notifications"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.mainnav a[href="/oncall"]`)),
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/oncall"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.subnav a[href="/notifications"]`)),
+		chromedp.Click(chromedp.CSS(`.subnav a[href="/notifications"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.page-head a[href="/notification-channels"]`)),
 		chromedp.Click(chromedp.CSS(`.page-head a[href="/notification-channels"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.page-head a[href="/notification-channels/new"]`)),
@@ -94,7 +96,9 @@ func TestBrowserNotificationsJourney(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	step(t, ctx, "the outbox shows it delivered",
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/notifications"]`)),
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/oncall"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.subnav a[href="/notifications"]`)),
+		chromedp.Click(chromedp.CSS(`.subnav a[href="/notifications"]`)),
 		chromedp.WaitVisible(chromedp.CSS("table.outbox-table")),
 	)
 	row := read(t, ctx, "row", chromedp.Text(chromedp.CSS("table.outbox-table tbody tr:first-child")))

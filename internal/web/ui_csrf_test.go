@@ -108,7 +108,8 @@ func TestUIRoleChecks(t *testing.T) {
 }
 
 // TestNavigationFollowsRole checks each role sees exactly the sections it
-// may open, so no link leads to a 403.
+// may open, so no link leads to a 403. Admin sections live in the account
+// menu of the header.
 func TestNavigationFollowsRole(t *testing.T) {
 	e := newTestEnv(t)
 	for role, want := range map[auth.Role][]string{
@@ -118,8 +119,8 @@ func TestNavigationFollowsRole(t *testing.T) {
 		auth.RoleRequester: {},
 	} {
 		p := signedIn(t, e, role).get("/")
-		nav := p.body[strings.Index(p.body, `<nav class="mainnav"`):]
-		nav = nav[:strings.Index(nav, "</nav>")]
+		nav := p.body[strings.Index(p.body, `<header class="topbar"`):]
+		nav = nav[:strings.Index(nav, "</header>")]
 		for _, href := range []string{"/users", "/tokens", "/audit"} {
 			has := strings.Contains(nav, `href="`+href+`"`)
 			if has != slices.Contains(want, href) {

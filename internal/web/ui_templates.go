@@ -67,6 +67,7 @@ func (t *templates) funcs() template.FuncMap {
 		"secret":   newSecret,
 		"roleHelp": roleHelp,
 		"initial":  initial,
+		"navGroup": groupOf,
 	}
 }
 

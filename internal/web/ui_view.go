@@ -15,8 +15,11 @@ type view struct {
 	Me      *auth.Principal
 	CSRF    string
 	Version string
-	Nav     []navLink
-	Notice  string
+	// Nav is the main navigation: one link per group of sections the caller
+	// may open; SubNav lists the current group's sections when it has more
+	// than one; Admin holds the sections shown in the account menu.
+	Nav, SubNav, Admin []navLink
+	Notice             string
 	Data    any
 }
 
@@ -26,26 +29,47 @@ type navLink struct {
 }
 
 // navigation lists the sections in order with the least role that may open
-// each; a caller sees only what they may use, so no link ends in a 403.
+// each and the group it belongs to; a caller sees only what they may use,
+// so no link ends in a 403. The main bar shows one link per group (to the
+// group's first section the caller may open), so it stays short as domains
+// are added; the current group's sections show in a second row.
 var navigation = []struct {
-	link navLink
-	role auth.Role
+	link  navLink
+	role  auth.Role
+	group string
 }{
-	{navLink{"/", "Home", "home"}, auth.RoleRequester},
-	{navLink{"/incidents", "Incidents", "incidents"}, auth.RoleViewer},
-	{navLink{"/problems", "Problems", "problems"}, auth.RoleViewer},
-	{navLink{"/services", "Services", "services"}, auth.RoleViewer},
-	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer},
-	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer},
-	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer},
-	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
-	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer},
-	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer},
-	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester},
-	{navLink{"/service-desk", "Service desk", "service-desk"}, auth.RoleAdmin},
-	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
-	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
-	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin},
+	{navLink{"/", "Home", "home"}, auth.RoleRequester, "home"},
+	{navLink{"/incidents", "Incidents", "incidents"}, auth.RoleViewer, "incidents"},
+	{navLink{"/problems", "Problems", "problems"}, auth.RoleViewer, "incidents"},
+	{navLink{"/services", "Services", "services"}, auth.RoleViewer, "incidents"},
+	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer, "oncall"},
+	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer, "oncall"},
+	{navLink{"/monitors", "Monitors", "monitors"}, auth.RoleViewer, "monitors"},
+	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer, "monitors"},
+	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer, "monitors"},
+	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer, "cis"},
+	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
+	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
+	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
+	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
+	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
+}
+
+// navGroups names the groups of the main bar, in order; "admin" sections
+// go to the account menu instead.
+var navGroups = []struct{ key, label string }{
+	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
+	{"cis", "CMDB"}, {"tickets", "Service desk"},
+}
+
+// groupOf returns the navigation group of a section ("" if none).
+func groupOf(section string) string {
+	for _, n := range navigation {
+		if n.link.Section == section {
+			return n.group
+		}
+	}
+	return ""
 }
 
 // notices are the confirmations a redirect may ask a page to show
@@ -116,17 +140,36 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
-			for _, n := range navigation {
-				if !s.sectionServed(n.link.Section) {
-					continue // a server without that domain (tests of other areas)
-				}
-				if p.Role.Allows(n.role) {
-					v.Nav = append(v.Nav, n.link)
-				}
-			}
+			v.Nav, v.SubNav, v.Admin = s.navFor(p.Role, section)
 		}
 	}
 	return v
+}
+
+// navFor builds the main bar, the current group's row and the account
+// menu's sections for a role on a page of section.
+func (s *Server) navFor(role auth.Role, section string) (main, sub, admin []navLink) {
+	current := groupOf(section)
+	byGroup := map[string][]navLink{}
+	for _, n := range navigation {
+		if !s.sectionServed(n.link.Section) || !role.Allows(n.role) {
+			continue // a server without that domain, or a section above the role
+		}
+		byGroup[n.group] = append(byGroup[n.group], n.link)
+	}
+	for _, g := range navGroups {
+		links := byGroup[g.key]
+		if len(links) == 0 {
+			continue
+		}
+		// The group's link carries the group as its section, so the layout
+		// marks it current on every page of the group.
+		main = append(main, navLink{Href: links[0].Href, Label: g.label, Section: g.key})
+		if g.key == current && len(links) > 1 {
+			sub = links
+		}
+	}
+	return main, sub, byGroup["admin"]
 }
 
 // sectionServed says whether this server has the domain behind a
