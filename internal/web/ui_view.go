@@ -20,7 +20,7 @@ type view struct {
 	// than one; Admin holds the sections shown in the account menu.
 	Nav, SubNav, Admin []navLink
 	Notice             string
-	Data    any
+	Data               any
 }
 
 // navLink is one entry of the main navigation.
