@@ -160,6 +160,19 @@ func TestIncidentPipelinePagesOnCallAndAckLinkStopsIt(t *testing.T) {
 		t.Fatalf("escalation after ack: %q, want stopped (level 2 must not page)", esc.State)
 	}
 
+	// The incident's page says where its escalation stands.
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/incidents/%d", base, incID), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	pageResp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(pageResp.Body)
+	pageResp.Body.Close()
+	if !strings.Contains(string(html), `id="incident-escalation"`) || !strings.Contains(string(html), "stopped (acknowledged or resolved)") {
+		t.Errorf("incident page does not show the stopped escalation (status %d)", pageResp.StatusCode)
+	}
+
 	// The timeline tells the whole story, including the given-up delivery.
 	kinds := func() map[string]int {
 		var tl struct{ Data []struct{ Kind, Text string } }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -103,6 +104,18 @@ type incidentDetail struct {
 	CanEdit  bool
 	Note     string
 	Errors   fieldErrors
+	// Escalation is where the incident is in its policy, if it has one.
+	Escalation *incidentEscalation
+}
+
+// incidentEscalation describes an incident's escalation for its page.
+type incidentEscalation struct {
+	PolicyID   int64
+	PolicyName string
+	State      string // active, stopped, exhausted, failed
+	Level      int
+	Round      int
+	NextAt     time.Time
 }
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +150,17 @@ func (s *Server) renderIncident(w http.ResponseWriter, r *http.Request, status i
 	if d.Timeline, err = s.opts.Incidents.Timeline(ctx, id); err != nil {
 		s.serverError(w, r, SurfaceUI, err)
 		return
+	}
+	if s.opts.OnCall != nil {
+		if e, err := s.opts.OnCall.Escalation(ctx, id); err == nil {
+			d.Escalation = &incidentEscalation{PolicyID: e.PolicyID, State: e.State, Level: e.Level, Round: e.Round, NextAt: e.NextAt}
+			if p, err := s.opts.OnCall.Policy(ctx, e.PolicyID); err == nil {
+				d.Escalation.PolicyName = p.Name
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
 	}
 	if d.CanEdit {
 		if d.Users, err = s.auth.ListUsers(ctx); err != nil {

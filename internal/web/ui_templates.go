@@ -58,16 +58,17 @@ func parseTemplates() (*templates, error) {
 // funcs are the helpers templates may call.
 func (t *templates) funcs() template.FuncMap {
 	return template.FuncMap{
-		"asset":    t.assetURL,
-		"iso":      isoTime,
-		"ago":      relTime,
-		"isTime":   isTime,
-		"field":    newField,
-		"choice":   newRoleChoice,
-		"secret":   newSecret,
-		"roleHelp": roleHelp,
-		"initial":  initial,
-		"navGroup": groupOf,
+		"asset":     t.assetURL,
+		"iso":       isoTime,
+		"ago":       relTime,
+		"isTime":    isTime,
+		"field":     newField,
+		"choice":    newRoleChoice,
+		"secret":    newSecret,
+		"roleHelp":  roleHelp,
+		"initial":   initial,
+		"navGroup":  groupOf,
+		"humanKind": func(k string) string { return strings.ReplaceAll(k, "_", " ") },
 	}
 }
 
