@@ -42,6 +42,7 @@ var navigation = []struct {
 	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer},
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester},
+	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester},
 	{navLink{"/service-desk", "Service desk", "service-desk"}, auth.RoleAdmin},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer},
@@ -113,6 +114,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = notifyNotices[r.URL.Query().Get("notice")]
 	}
+	if v.Notice == "" {
+		v.Notice = kbNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
@@ -145,6 +149,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.CMDB != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
+	case "kb":
+		return s.opts.KB != nil
 	}
 	return true
 }
