@@ -200,3 +200,37 @@ func TestKBUI(t *testing.T) {
 		t.Fatalf("deleted article: %d", p.status)
 	}
 }
+
+// TestKBTicketSuggestions walks the no-script path: "Find answers" shows
+// the published articles matching the subject, keeps what was typed, and
+// opens no ticket; drafts are never suggested.
+func TestKBTicketSuggestions(t *testing.T) {
+	e := newTestEnv(t)
+	decodeAs[apiArticle](t, e.do("POST", "/api/v1/kb/articles", auth.RoleOperator, `{"title":"VPN drops every hour","body":"Reinstall the client.","status":"published"}`), http.StatusCreated)
+	decodeAs[apiArticle](t, e.do("POST", "/api/v1/kb/articles", auth.RoleOperator, `{"title":"VPN secret draft","body":"internal"}`), http.StatusCreated)
+	req := signedIn(t, e, auth.RoleRequester)
+	if p := req.get("/tickets/new"); !strings.Contains(p.body, `value="suggest"`) || !strings.Contains(p.body, "data-kb-suggest") {
+		t.Fatal("the form has no Find answers button")
+	}
+	p := req.post("/tickets/new", url.Values{"subject": {"My VPN keeps dropping <b>"}, "description": {"since Monday"}, "type": {"incident"}, "action": {"suggest"}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, "VPN drops every hour") || strings.Contains(p.body, "VPN secret draft") {
+		t.Fatalf("suggestions: %d %s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, "since Monday") || !strings.Contains(p.body, "My VPN keeps dropping &lt;b&gt;") {
+		t.Fatal("the form lost what was typed")
+	}
+	if l := decodeAs[struct{ Data []apiTicket }](t, e.do("GET", "/api/v1/tickets", auth.RoleAdmin, ""), http.StatusOK); len(l.Data) != 0 {
+		t.Fatalf("Find answers opened a ticket: %+v", l)
+	}
+	if p := req.post("/tickets/new", url.Values{"subject": {"Printer on fire"}, "action": {"suggest"}}); !strings.Contains(p.body, "No article matches") {
+		t.Fatal("no-match state")
+	}
+	if p := req.post("/tickets/new", url.Values{"subject": {"My VPN keeps dropping"}, "type": {"incident"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("sending still works: %d", p.status)
+	}
+	// The script's call: any word, published only.
+	hits := decodeAs[apiArticlePage](t, e.do("GET", "/api/v1/kb/search?any=1&q="+url.QueryEscape("my vpn keeps dropping"), auth.RoleRequester, ""), http.StatusOK)
+	if len(hits.Data) != 1 || hits.Data[0].Title != "VPN drops every hour" {
+		t.Fatalf("api suggestions: %+v", hits)
+	}
+}

@@ -317,3 +317,26 @@ func (s *Server) kbDeleteCategoryUI(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/kb?notice=category-deleted", http.StatusSeeOther)
 }
+
+// kbSuggestions are the published articles matching a new ticket's
+// subject, shown on the new-ticket form when the requester presses
+// "Find answers" (or, with the script, as they type).
+type kbSuggestions struct {
+	On       bool // the knowledge base is served
+	Searched bool
+	Hits     []kb.Hit
+}
+
+// suggestArticles re-renders the new-ticket form, unsaved, with the
+// articles that match any word of its subject.
+func (s *Server) suggestArticles(w http.ResponseWriter, r *http.Request, f *newTicketForm) {
+	if s.opts.KB != nil && strings.TrimSpace(f.Subject) != "" {
+		hits, err := s.opts.KB.Search(r.Context(), kb.Query{Text: f.Subject, Any: true, Limit: 5})
+		if err != nil && !formError(err, f.Errors, map[string]string{"q": "Subject"}) {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
+		f.KB.Searched, f.KB.Hits = true, hits
+	}
+	s.renderNewTicket(w, r, http.StatusOK, *f)
+}
