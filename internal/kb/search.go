@@ -28,7 +28,8 @@ type Query struct {
 type Hit struct {
 	Article
 	Rank float64 `json:"rank"`
-	// Snippet is plain text around the matches; Parts is the same text cut
+	// Snippet is plain text of the body around the matches (its start
+	// when only the title matched); Parts is the same text cut
 	// into matched and unmatched pieces for highlighting.
 	Snippet string        `json:"snippet"`
 	Parts   []SnippetPart `json:"-"`
@@ -92,7 +93,7 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Hit, error) {
 		}
 		match = strings.Join(terms, sep)
 		sqlText = `SELECT ` + articleCols + `, ts_rank_cd(a.search, q) AS rank,
-			ts_headline('english', a.title || ' — ' || a.body, q, 'StartSel=` + markStart + `, StopSel=` + markEnd + `, MaxWords=30, MinWords=10, MaxFragments=1')
+			ts_headline('english', a.body, q, 'StartSel=` + markStart + `, StopSel=` + markEnd + `, MaxWords=30, MinWords=10, MaxFragments=1')
 			` + articleFrom + `, websearch_to_tsquery('english', $1) q
 			WHERE a.search @@ q AND ($2 OR a.status = 'published')
 			ORDER BY rank DESC, a.id DESC LIMIT $3`
@@ -108,12 +109,18 @@ func (s *Service) Search(ctx context.Context, q Query) ([]Hit, error) {
 		}
 		match = strings.Join(quoted, sep)
 		// bm25 is lower for better matches; title words count ten times.
-		sqlText = `SELECT ` + articleCols + `, -bm25(kb_articles_fts, 10.0, 1.0) AS rank,
-			snippet(kb_articles_fts, -1, '` + markStart + `', '` + markEnd + `', ' … ', 24)
-			FROM kb_articles_fts JOIN kb_articles a ON a.id = kb_articles_fts.rowid
+		// The best ids are picked first so snippet() runs for the page
+		// only, not for every match.
+		sqlText = `WITH top AS (SELECT kb_articles_fts.rowid AS id, bm25(kb_articles_fts, 10.0, 1.0) AS score
+				FROM kb_articles_fts JOIN kb_articles a ON a.id = kb_articles_fts.rowid
+				WHERE kb_articles_fts MATCH $1 AND ($2 OR a.status = 'published')
+				ORDER BY score, a.id DESC LIMIT $3)
+			SELECT ` + articleCols + `, -top.score AS rank,
+			snippet(kb_articles_fts, 1, '` + markStart + `', '` + markEnd + `', ' … ', 24)
+			FROM top JOIN kb_articles_fts ON kb_articles_fts.rowid = top.id JOIN kb_articles a ON a.id = top.id
 			LEFT JOIN kb_categories c ON c.id = a.category_id LEFT JOIN users u ON u.id = a.author_id
-			WHERE kb_articles_fts MATCH $1 AND ($2 OR a.status = 'published')
-			ORDER BY rank DESC, a.id DESC LIMIT $3`
+			WHERE kb_articles_fts MATCH $1
+			ORDER BY top.score, a.id DESC`
 	}
 	rows, err := s.db.R.QueryContext(ctx, sqlText, match, CanWrite(ctx), q.Limit)
 	if err != nil {
