@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
 )
 
@@ -20,11 +22,34 @@ var benchWords = strings.Fields(`the a to of and in is for on with printer vpn e
 	docking station battery screen audio camera microphone token mfa authenticator ticket portal request
 	kerberos ldap dhcp dns gateway subnet latency packet tunnel ipsec wireguard openvpn radius saml oauth`)
 
-// BenchmarkSearch searches 10,000 published articles on SQLite: a common
-// word, a rare word, all of three words, and any of a ticket subject's
-// words (the suggestion query).
+// BenchmarkSearch searches 10,000 published articles of 300 words on
+// SQLite (and PostgreSQL with OPSDECK_TEST_POSTGRES): a common word, a rare
+// word, all of three words, and any of a ticket subject's words (the
+// suggestion query).
 func BenchmarkSearch(b *testing.B) {
-	db := storetest.SQLite(b)
+	b.Run("sqlite", func(b *testing.B) { benchSearch(b, storetest.SQLite(b)) })
+	if os.Getenv(storetest.EnvPostgres) != "" {
+		b.Run("postgres", func(b *testing.B) { benchSearch(b, storetest.Postgres(b)) })
+	}
+}
+
+// BenchmarkRender renders a 10 KB article.
+func BenchmarkRender(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 10_000; i++ {
+		fmt.Fprintf(&sb, "## Step %d\n\nOpen **Settings**, then [the portal](https://portal.example/%d) and `reset`.\n\n- one\n- two\n\n", i, i)
+	}
+	src := sb.String()
+	r := NewRenderer()
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if _, err := r.Render(src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchSearch(b *testing.B, db *store.DB) {
 	f := newFixture(b, db)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -117,3 +117,24 @@ func TestSearchHostile(t *testing.T) {
 		}
 	})
 }
+
+// FuzzSearch sends arbitrary query strings to SQLite FTS5: none may cause
+// an error (FTS5 syntax is never passed through).
+func FuzzSearch(f *testing.F) {
+	for _, s := range []string{`"`, `a OR`, `NEAR(a b)`, `col:x`, `*`, `-x`, `(`, `^a`, `a AND NOT b`, "\x00", `'`, `{a b}: c`} {
+		f.Add(s)
+	}
+	db := storetest.SQLite(f)
+	fx := newFixture(f, db)
+	fx.article("Printer jams", "Remove the paper.", Published)
+	f.Fuzz(func(t *testing.T, q string) {
+		if len(q) > MaxQuery {
+			return
+		}
+		for _, anyWord := range []bool{false, true} {
+			if _, err := fx.svc.Search(fx.as("alice"), Query{Text: q, Any: anyWord}); err != nil {
+				t.Fatalf("%q: %v", q, err)
+			}
+		}
+	})
+}
