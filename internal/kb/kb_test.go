@@ -226,3 +226,50 @@ func TestArticlePagination(t *testing.T) {
 		}
 	})
 }
+
+func TestTicketLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		var ticket int64
+		if err := db.W.QueryRowContext(ctx, `INSERT INTO sd_tickets (type, status, subject, requester_id, impact, urgency, priority, created_at, updated_at)
+			VALUES ('incident', 'new', 'vpn', $1, 2, 2, 3, $2, $2) RETURNING id`, f.users["alice"], f.now).Scan(&ticket); err != nil {
+			t.Fatal(err)
+		}
+		pub := f.article("VPN", "", Published)
+		draft := f.article("VPN internal", "", Draft)
+		for _, id := range []int64{pub.ID, draft.ID, pub.ID} {
+			if err := f.svc.LinkTicket(f.as("agent"), ticket, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := auditCount(t, db, "ticket.article_link"); n != 2 {
+			t.Fatalf("links audited %d times", n)
+		}
+		if err := f.svc.LinkTicket(f.as("alice"), ticket, pub.ID); !errors.Is(err, ErrForbidden) {
+			t.Fatalf("requester links: %v", err)
+		}
+		assertField(t, f.svc.LinkTicket(f.as("agent"), ticket, 9999), "article_id")
+		if err := f.svc.LinkTicket(f.as("agent"), 9999, pub.ID); !errors.Is(err, store.ErrReference) {
+			t.Fatalf("missing ticket: %v", err)
+		}
+		if as, _ := f.svc.TicketArticles(f.as("agent"), ticket); len(as) != 2 {
+			t.Fatalf("agent links: %+v", as)
+		}
+		if as, _ := f.svc.TicketArticles(f.as("alice"), ticket); len(as) != 1 || as[0].ID != pub.ID {
+			t.Fatalf("requester links: %+v", as)
+		}
+		if a, _ := f.svc.Article(f.as("alice"), pub.ID); a.SolvedTickets != 1 {
+			t.Fatalf("solved count: %d", a.SolvedTickets)
+		}
+		if err := f.svc.UnlinkTicket(f.as("agent"), ticket, pub.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.UnlinkTicket(f.as("agent"), ticket, pub.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unlink twice: %v", err)
+		}
+		if a, _ := f.svc.Article(f.as("alice"), pub.ID); a.SolvedTickets != 0 {
+			t.Fatalf("solved count after unlink: %d", a.SolvedTickets)
+		}
+	})
+}

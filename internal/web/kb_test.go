@@ -234,3 +234,74 @@ func TestKBTicketSuggestions(t *testing.T) {
 		t.Fatalf("api suggestions: %+v", hits)
 	}
 }
+
+// TestKBTicketLinks links the article that solved a ticket from the API
+// and the ticket page, shows it to the ticket's requester only, counts it
+// on the article page, and removes it.
+func TestKBTicketLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newTestEnvOn(t, db)
+		a := decodeAs[apiArticle](t, e.do("POST", "/api/v1/kb/articles", auth.RoleOperator, `{"title":"VPN drops every hour","status":"published"}`), http.StatusCreated)
+		tk := decodeAs[apiTicket](t, e.do("POST", "/api/v1/tickets", auth.RoleRequester, `{"subject":"my vpn drops"}`), http.StatusCreated)
+		_, otherToken := e.extraUser("mallory", auth.RoleRequester)
+		base := fmt.Sprintf("/api/v1/tickets/%d/articles", tk.ID)
+		if resp := e.do("POST", base, auth.RoleOperator, fmt.Sprintf(`{"article_id":%d}`, a.ID)); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("link: %d %s", resp.StatusCode, readBody(t, resp))
+		}
+		er := decodeAs[apiError2](t, e.do("POST", base, auth.RoleOperator, `{"article_id":99999}`), http.StatusUnprocessableEntity)
+		if er.Error.Field != "article_id" {
+			t.Fatalf("bad article: %+v", er)
+		}
+		if resp := e.do("POST", "/api/v1/tickets/99999/articles", auth.RoleOperator, fmt.Sprintf(`{"article_id":%d}`, a.ID)); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("missing ticket: %d", resp.StatusCode)
+		}
+		if resp := e.do("POST", base, auth.RoleRequester, fmt.Sprintf(`{"article_id":%d}`, a.ID)); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("requester links: %d", resp.StatusCode)
+		}
+		if l := decodeAs[apiArticlePage](t, e.do("GET", base, auth.RoleRequester, ""), http.StatusOK); len(l.Data) != 1 || l.Data[0].ID != a.ID {
+			t.Fatalf("requester sees links: %+v", l)
+		}
+		// Another requester guessing the ticket id gets 404.
+		req, _ := http.NewRequest("GET", e.http.URL+base, nil)
+		req.Header.Set("Authorization", "Bearer "+otherToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("other requester: %d", resp.StatusCode)
+		}
+		if got := decodeAs[apiArticle](t, e.do("GET", fmt.Sprintf("/api/v1/kb/articles/%d", a.ID), auth.RoleRequester, ""), http.StatusOK); got.SolvedTickets != 1 {
+			t.Fatalf("solved count: %+v", got)
+		}
+		// The ticket page: the requester sees the link, the operator can remove it and link again.
+		ticketPath := fmt.Sprintf("/tickets/%d", tk.ID)
+		rq := signedIn(t, e, auth.RoleRequester)
+		if p := rq.get(ticketPath); !strings.Contains(p.body, "Solved by") || !strings.Contains(p.body, fmt.Sprintf(`href="/kb/articles/%d"`, a.ID)) ||
+			strings.Contains(p.body, `action="`+ticketPath+`/articles"`) {
+			t.Fatalf("requester ticket page: %s", p.body)
+		}
+		op := signedIn(t, e, auth.RoleOperator)
+		op.get(ticketPath)
+		if p := op.post(fmt.Sprintf("%s/articles/%d/delete", ticketPath, a.ID), url.Values{}); p.status != http.StatusSeeOther {
+			t.Fatalf("unlink: %d", p.status)
+		}
+		page := op.get(ticketPath)
+		if !strings.Contains(page.body, "No article linked yet") || !strings.Contains(page.body, "Articles matching the subject") {
+			t.Fatalf("operator page after unlink: %s", page.body)
+		}
+		if p := op.post(ticketPath+"/articles", url.Values{"article_id": {"abc"}}); p.status != http.StatusUnprocessableEntity || p.fieldError("article_id") == "" {
+			t.Fatalf("bad number: %d", p.status)
+		}
+		if p := op.post(ticketPath+"/articles", url.Values{"article_id": {fmt.Sprintf("#%d", a.ID)}}); p.status != http.StatusSeeOther {
+			t.Fatalf("link from the page: %d", p.status)
+		}
+		if p := op.get(fmt.Sprintf("/kb/articles/%d", a.ID)); !strings.Contains(p.body, "solved 1 ticket") {
+			t.Fatal("article page has no solved count")
+		}
+		if resp := e.do("DELETE", fmt.Sprintf("%s/%d", base, a.ID), auth.RoleOperator, ""); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("api unlink: %d", resp.StatusCode)
+		}
+	})
+}

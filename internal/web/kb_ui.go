@@ -21,6 +21,8 @@ var kbNotices = map[string]string{
 	"article-deleted":  "The article was deleted with its history.",
 	"category-created": "The category was added.",
 	"category-deleted": "The category was deleted; its articles stay, without a category.",
+	"article-linked":   "The article is linked as the one that solved this ticket.",
+	"article-unlinked": "The link to the article was removed.",
 }
 
 var kbLabels = map[string]string{"title": "Title", "body": "Text", "category_id": "Category", "status": "Status", "name": "Name",
@@ -30,7 +32,7 @@ func (s *Server) kbUIRoutes() []Route {
 	ui := func(method, path string, role auth.Role, h http.HandlerFunc) Route {
 		return Route{Method: method, Path: path, Role: role, Surface: SurfaceUI, Handler: h}
 	}
-	return []Route{
+	rs := []Route{
 		ui("GET", "/kb", auth.RoleRequester, s.kbListPage),
 		ui("GET", "/kb/search", auth.RoleRequester, s.kbSearchPage),
 		ui("GET", "/kb/articles/{id}", auth.RoleRequester, s.kbArticlePage),
@@ -42,6 +44,16 @@ func (s *Server) kbUIRoutes() []Route {
 		ui("POST", "/kb/categories", auth.RoleOperator, s.kbCategoryUI),
 		ui("POST", "/kb/categories/{id}/delete", auth.RoleOperator, s.kbDeleteCategoryUI),
 	}
+	if s.opts.ServiceDesk != nil {
+		rs = append(rs,
+			ui("POST", "/tickets/{id}/articles", auth.RoleOperator, s.linkTicketArticleUI),
+			ui("POST", "/tickets/{id}/articles/{aid}/delete", auth.RoleOperator, s.unlinkTicketArticleUI),
+			Route{Method: "GET", Path: "/api/v1/tickets/{id}/articles", Role: auth.RoleRequester, Surface: SurfaceAPI, Handler: s.apiTicketArticles},
+			Route{Method: "POST", Path: "/api/v1/tickets/{id}/articles", Role: auth.RoleOperator, Surface: SurfaceAPI, Handler: s.apiLinkTicketArticle},
+			Route{Method: "DELETE", Path: "/api/v1/tickets/{id}/articles/{aid}", Role: auth.RoleOperator, Surface: SurfaceAPI, Handler: s.apiUnlinkTicketArticle},
+		)
+	}
+	return rs
 }
 
 // kbList is the data of the knowledge base's front page.
@@ -339,4 +351,152 @@ func (s *Server) suggestArticles(w http.ResponseWriter, r *http.Request, f *newT
 		f.KB.Searched, f.KB.Hits = true, hits
 	}
 	s.renderNewTicket(w, r, http.StatusOK, *f)
+}
+
+// kbTicketLinks is the ticket page's "Solved by" panel.
+type kbTicketLinks struct {
+	On      bool
+	Linked  []kb.Article
+	Suggest []kb.Hit // operators: articles matching the subject, not linked yet
+}
+
+// ticketKB loads the articles linked to a ticket the caller may see.
+func (s *Server) ticketKB(r *http.Request, ticketID int64, subject string) (kbTicketLinks, error) {
+	var l kbTicketLinks
+	if s.opts.KB == nil {
+		return l, nil
+	}
+	ctx := r.Context()
+	l.On = true
+	var err error
+	if l.Linked, err = s.opts.KB.TicketArticles(ctx, ticketID); err != nil {
+		return l, err
+	}
+	if !kb.CanWrite(ctx) {
+		return l, nil
+	}
+	hits, err := s.opts.KB.Search(ctx, kb.Query{Text: subject, Any: true, Limit: 5})
+	if err != nil {
+		return l, err
+	}
+	linked := map[int64]bool{}
+	for _, a := range l.Linked {
+		linked[a.ID] = true
+	}
+	for _, h := range hits {
+		if !linked[h.ID] {
+			l.Suggest = append(l.Suggest, h)
+		}
+	}
+	return l, nil
+}
+
+// visibleTicket checks that the caller may see the ticket of the path's
+// {id} (the service desk answers not found otherwise) and returns its id.
+func (s *Server) visibleTicket(r *http.Request) (int64, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	_, err = s.opts.ServiceDesk.Ticket(r.Context(), id)
+	return id, err
+}
+
+func (s *Server) apiTicketArticles(w http.ResponseWriter, r *http.Request) {
+	id, err := s.visibleTicket(r)
+	if err != nil {
+		s.kbFail(w, r, err)
+		return
+	}
+	as, err := s.opts.KB.TicketArticles(r.Context(), id)
+	if err != nil {
+		s.kbFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page[kb.Article]{Data: as})
+}
+
+func (s *Server) apiLinkTicketArticle(w http.ResponseWriter, r *http.Request) {
+	id, err := s.visibleTicket(r)
+	if err != nil {
+		s.kbFail(w, r, err)
+		return
+	}
+	var in struct {
+		ArticleID int64 `json:"article_id"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if err := s.opts.KB.LinkTicket(r.Context(), id, in.ArticleID); err != nil {
+		s.kbFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiUnlinkTicketArticle(w http.ResponseWriter, r *http.Request) {
+	id, err := s.visibleTicket(r)
+	if err != nil {
+		s.kbFail(w, r, err)
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || aid <= 0 {
+		s.kbFail(w, r, valid.Errorf("aid", "must be a positive number"))
+		return
+	}
+	if err := s.opts.KB.UnlinkTicket(r.Context(), id, aid); err != nil {
+		s.kbFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// linkTicketArticleUI links an article from the ticket page; a bad number
+// shows the page again with the error beside the field.
+func (s *Server) linkTicketArticleUI(w http.ResponseWriter, r *http.Request) {
+	id, err := s.visibleTicket(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "There is no such ticket, or it is not yours.")
+		return
+	}
+	v := strings.TrimPrefix(strings.TrimSpace(r.PostFormValue("article_id")), "#")
+	aid, perr := strconv.ParseInt(v, 10, 64)
+	if perr != nil || aid <= 0 {
+		err = valid.Errorf("article_id", "must be an article number")
+	} else {
+		err = s.opts.KB.LinkTicket(r.Context(), id, aid)
+	}
+	if err == nil {
+		http.Redirect(w, r, "/tickets/"+strconv.FormatInt(id, 10)+"?notice=article-linked#solved-by", http.StatusSeeOther)
+		return
+	}
+	errs := fieldErrors{}
+	if !formError(err, errs, map[string]string{"article_id": "Article number"}) {
+		s.kbUIFail(w, r, err)
+		return
+	}
+	s.renderTicket(w, r, http.StatusUnprocessableEntity, ticketPageData{Errors: errs})
+}
+
+func (s *Server) unlinkTicketArticleUI(w http.ResponseWriter, r *http.Request) {
+	id, err := s.visibleTicket(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "There is no such ticket, or it is not yours.")
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err == nil {
+		err = s.opts.KB.UnlinkTicket(r.Context(), id, aid)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.renderError(w, r, http.StatusNotFound, "That article is not linked to this ticket.")
+			return
+		}
+		s.kbUIFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/tickets/"+strconv.FormatInt(id, 10)+"?notice=article-unlinked#solved-by", http.StatusSeeOther)
 }
