@@ -32,6 +32,8 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzSchemaCheck -fuzztime 30s ./internal/cmdb/
 	go test -run '^$$' -fuzz FuzzClock -fuzztime 30s ./internal/servicedesk/
 	go test -run '^$$' -fuzz FuzzCalendarCompile -fuzztime 30s ./internal/servicedesk/
+	go test -run '^$$' -fuzz FuzzRender -fuzztime 30s ./internal/kb/
+	go test -run '^$$' -fuzz FuzzSearch -fuzztime 30s ./internal/kb/
 	for f in FuzzParsePerfdata FuzzParseRange FuzzNewHTTP FuzzNewTCP FuzzNewTLS FuzzNewDNS FuzzNewPing FuzzNewNagios; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done
 	for f in FuzzParsePagerDuty FuzzParseAlertmanager FuzzParseGeneric; do \

@@ -13,6 +13,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
+	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
@@ -80,7 +81,7 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 		t.Fatal(err)
 	}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, Collectors: mons.Collectors()})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
+	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
@@ -53,6 +54,8 @@ type Options struct {
 	// ServiceDesk is the service desk (tickets, SLAs); nil leaves its
 	// routes out.
 	ServiceDesk *servicedesk.Service
+	// KB is the knowledge base; nil leaves its routes out.
+	KB *kb.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

@@ -37,6 +37,7 @@ type ticketPageData struct {
 	Reply      string
 	Internal   bool
 	Errors     fieldErrors
+	KB         kbTicketLinks
 }
 
 // timerView is one SLA timer in words.
@@ -130,6 +131,10 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, status int
 			s.serverError(w, r, SurfaceUI, err)
 			return
 		}
+	}
+	if d.KB, err = s.ticketKB(r, t.ID, t.Subject); err != nil {
+		s.serverError(w, r, SurfaceUI, err)
+		return
 	}
 	s.render(w, r, status, "ticket", s.newView(r, "#"+strconv.FormatInt(t.ID, 10)+" "+t.Subject, "tickets", d))
 }

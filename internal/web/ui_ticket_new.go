@@ -24,6 +24,7 @@ type newTicketForm struct {
 	Agents, Users                    []auth.User
 	Matrix                           servicedesk.Matrix
 	Errors                           fieldErrors
+	KB                               kbSuggestions
 }
 
 func (s *Server) newTicketPage(w http.ResponseWriter, r *http.Request) {
@@ -53,6 +54,7 @@ func (s *Server) renderNewTicket(w http.ResponseWriter, r *http.Request, status 
 			return
 		}
 	}
+	f.KB.On = s.opts.KB != nil
 	title := "New ticket"
 	if !f.Agent {
 		title = "New request"
@@ -84,6 +86,10 @@ func (s *Server) createTicketUI(w http.ResponseWriter, r *http.Request) {
 		formError(err, f.Errors, ticketLabels)
 	}
 	in.Tags = tags
+	if r.PostFormValue("action") == "suggest" {
+		s.suggestArticles(w, r, &f)
+		return
+	}
 	if len(f.Errors) == 0 {
 		t, err := s.opts.ServiceDesk.CreateTicket(r.Context(), in)
 		if err == nil {

@@ -49,6 +49,7 @@ var navigation = []struct {
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer, "monitors"},
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer, "cis"},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
+	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
@@ -137,6 +138,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = notifyNotices[r.URL.Query().Get("notice")]
 	}
+	if v.Notice == "" {
+		v.Notice = kbNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
@@ -188,6 +192,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.CMDB != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
+	case "kb":
+		return s.opts.KB != nil
 	}
 	return true
 }

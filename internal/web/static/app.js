@@ -102,3 +102,64 @@
     update();
   });
 })();
+
+// New ticket form: suggest knowledge-base articles as the subject is
+// typed, from /api/v1/kb/search. Without the script the "Find answers"
+// button asks the server for the same list.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-kb-suggest]").forEach(function (box) {
+    var input = document.getElementById(box.getAttribute("data-kb-suggest"));
+    if (!input || !window.fetch) {
+      return;
+    }
+    var timer = null;
+    var last = "";
+    var show = function (hits) {
+      box.textContent = "";
+      if (!hits.length) {
+        return;
+      }
+      var p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = "These articles may answer it already:";
+      var ul = document.createElement("ul");
+      ul.className = "kb-suggestion-list";
+      hits.forEach(function (h) {
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.href = "/kb/articles/" + encodeURIComponent(h.id);
+        a.target = "_blank";
+        a.rel = "noopener";
+        a.textContent = h.title;
+        var snip = document.createElement("span");
+        snip.className = "muted";
+        snip.textContent = " " + (h.snippet || "");
+        li.appendChild(a);
+        li.appendChild(snip);
+        ul.appendChild(li);
+      });
+      box.appendChild(p);
+      box.appendChild(ul);
+    };
+    var search = function () {
+      var q = input.value.trim();
+      if (q === last) {
+        return;
+      }
+      last = q;
+      if (q.length < 3) {
+        show([]);
+        return;
+      }
+      fetch("/api/v1/kb/search?any=1&limit=5&q=" + encodeURIComponent(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { data: [] }; })
+        .then(function (body) { if (input.value.trim() === q) { show(body.data || []); } })
+        .catch(function () {});
+    };
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(search, 300);
+    });
+  });
+})();
