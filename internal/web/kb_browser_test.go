@@ -22,7 +22,9 @@ func TestBrowserKnowledgeBase(t *testing.T) {
 	step(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
 	signInAs(t, ctx, base, agent)
 	step(t, ctx, "open the knowledge base and the editor",
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/kb"]`)),
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/tickets"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.subnav a[href="/kb"]`)),
+		chromedp.Click(chromedp.CSS(`.subnav a[href="/kb"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".empty")),
 		chromedp.Click(chromedp.CSS(`.page-head a[href="/kb/new"]`)),
 		chromedp.WaitVisible(chromedp.ID("f-title")),
@@ -52,7 +54,9 @@ func TestBrowserKnowledgeBase(t *testing.T) {
 
 	signInAs(t, ctx, base, requester)
 	step(t, ctx, "search the knowledge base",
-		chromedp.Click(chromedp.CSS(`.mainnav a[href="/kb"]`)),
+		chromedp.Click(chromedp.CSS(`.mainnav a[href="/tickets"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.subnav a[href="/kb"]`)),
+		chromedp.Click(chromedp.CSS(`.subnav a[href="/kb"]`)),
 		chromedp.WaitVisible(chromedp.ID("f-q")),
 		chromedp.SendKeys(chromedp.ID("f-q"), "vpn clients"),
 		chromedp.Submit(chromedp.ID("f-q")),
