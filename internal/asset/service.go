@@ -23,6 +23,9 @@ type Options struct {
 	Logger *slog.Logger
 	// CMDB links assets to CIs; nil refuses a linked CI.
 	CMDB *cmdb.Service
+	// WarnDays is how many days ahead a warranty or lease end is flagged
+	// on the list; 30 when zero.
+	WarnDays int
 }
 
 // Service keeps the assets.
@@ -39,8 +42,14 @@ func NewService(db *store.DB, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.WarnDays <= 0 {
+		opts.WarnDays = 30
+	}
 	return &Service{db: db, opts: opts}
 }
+
+// WarnDays is how many days ahead expiry is flagged.
+func (s *Service) WarnDays() int { return s.opts.WarnDays }
 
 // Refusal is a request refused for a reason other than bad input (a
 // lifecycle move the table does not allow); the web layer answers 409.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -53,6 +54,8 @@ type Options struct {
 	// ServiceDesk is the service desk (tickets, SLAs); nil leaves its
 	// routes out.
 	ServiceDesk *servicedesk.Service
+	// Assets is the asset register; nil leaves its routes out.
+	Assets *assets.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

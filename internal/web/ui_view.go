@@ -41,6 +41,7 @@ var navigation = []struct {
 	{navLink{"/notifications", "Notifications", "notifications"}, auth.RoleViewer},
 	{navLink{"/oncall", "On call", "oncall"}, auth.RoleViewer},
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer},
+	{navLink{"/assets", "Assets", "assets"}, auth.RoleViewer},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester},
 	{navLink{"/service-desk", "Service desk", "service-desk"}, auth.RoleAdmin},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin},
@@ -86,6 +87,9 @@ var notices = map[string]string{
 	"service-saved":         "The service was saved.",
 	"service-deleted":       "The service was deleted.",
 	"integration-deleted":   "The integration was deleted; its key no longer works. Its alerts stay.",
+	"asset-created":         "The asset was added.",
+	"asset-saved":           "The asset was saved.",
+	"asset-moved":           "The asset's state was changed; its history below records it.",
 	"ci-created":            "The item was added. Relate it to what it needs so impact analysis can follow failures.",
 	"ci-saved":              "The item was saved; its history records what changed.",
 	"ci-deleted":            "The item was deleted with its relationships and links.",
@@ -143,6 +147,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.OnCall != nil
 	case "cis":
 		return s.opts.CMDB != nil
+	case "assets":
+		return s.opts.Assets != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
 	}

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"net/http"
+
+	assets "github.com/opsdeck/opsdeck/internal/asset"
+	"github.com/opsdeck/opsdeck/internal/auth"
+)
+
+// assetHandlers serve the asset register's API and pages.
+type assetHandlers struct {
+	s *Server
+	a *assets.Service
+}
+
+// assetRoutes is the asset register: viewers read, operators add, edit
+// and move assets through their lifecycle.
+func (s *Server) assetRoutes() []Route {
+	if s.opts.Assets == nil {
+		return nil
+	}
+	h := &assetHandlers{s: s, a: s.opts.Assets}
+	api := func(method, path string, role auth.Role, fn http.HandlerFunc) Route {
+		return Route{Method: method, Path: path, Role: role, Surface: SurfaceAPI, Handler: fn}
+	}
+	ui := func(method, path string, role auth.Role, fn http.HandlerFunc) Route {
+		return Route{Method: method, Path: path, Role: role, Surface: SurfaceUI, Handler: fn}
+	}
+	return []Route{
+		api("GET", "/api/v1/assets", auth.RoleViewer, h.apiList),
+		api("POST", "/api/v1/assets", auth.RoleOperator, h.apiCreate),
+		api("GET", "/api/v1/assets/{id}", auth.RoleViewer, h.apiGet),
+		api("PUT", "/api/v1/assets/{id}", auth.RoleOperator, h.apiUpdate),
+		api("POST", "/api/v1/assets/{id}/checkout", auth.RoleOperator, h.apiCheckout),
+		api("POST", "/api/v1/assets/{id}/checkin", auth.RoleOperator, h.apiCheckin),
+		api("POST", "/api/v1/assets/{id}/transition", auth.RoleOperator, h.apiTransition),
+		api("GET", "/api/v1/assets/{id}/history", auth.RoleViewer, h.apiHistory),
+
+		ui("GET", "/assets", auth.RoleViewer, h.listPage),
+		ui("GET", "/assets/new", auth.RoleOperator, h.newPage),
+		ui("POST", "/assets/new", auth.RoleOperator, h.create),
+		ui("GET", "/assets/{id}", auth.RoleViewer, h.detailPage),
+		ui("GET", "/assets/{id}/edit", auth.RoleOperator, h.editPage),
+		ui("POST", "/assets/{id}/edit", auth.RoleOperator, h.update),
+		ui("POST", "/assets/{id}/checkout", auth.RoleOperator, h.checkout),
+		ui("POST", "/assets/{id}/checkin", auth.RoleOperator, h.checkin),
+		ui("POST", "/assets/{id}/transition", auth.RoleOperator, h.transition),
+	}
+}
