@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
@@ -245,4 +246,30 @@ func (h *assetHandlers) transition(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := h.a.Transition(r.Context(), a.ID, assets.Status(r.PostFormValue("status")), r.PostFormValue("note"))
 	h.moved(w, r, a, err)
+}
+
+// assetsOfCI lists the assets linked to a CI, for the CI's page.
+func (s *Server) assetsOfCI(r *http.Request, ciID int64) ([]assets.Asset, error) {
+	if s.opts.Assets == nil || s.opts.CMDB == nil {
+		return nil, nil
+	}
+	links, err := s.opts.CMDB.Links(r.Context(), ciID)
+	if err != nil {
+		return nil, err
+	}
+	var out []assets.Asset
+	for _, l := range links {
+		if l.Kind != cmdb.LinkAsset {
+			continue
+		}
+		a, err := s.opts.Assets.Get(r.Context(), l.ObjectID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since; the link is stale
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

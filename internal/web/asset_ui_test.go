@@ -81,6 +81,14 @@ func TestAssetPagesFlow(t *testing.T) {
 	if p = v.post(page+"/checkin", url.Values{}); p.status != http.StatusForbidden {
 		t.Fatalf("viewer checkin: %d", p.status)
 	}
+	// Linked to a CI, the asset shows on the CI's page.
+	ci := apiJSON(t, e, "POST", "/api/v1/cis", auth.RoleOperator, `{"type":"host","name":"web-01"}`, http.StatusCreated)
+	if p = b.post(page+"/edit", url.Values{"tag": {"LAP-1"}, "kind": {"hardware"}, "model": {"X1 Carbon"}, "ci": {"web-01"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("link CI: %d %s", p.status, p.body)
+	}
+	if p = v.get(fmt.Sprintf("/cis/%d", idOf(ci))); !strings.Contains(p.body, `href="`+page+`"`) || !strings.Contains(p.body, "LAP-1") {
+		t.Fatalf("CI page lacks the asset: %s", p.body)
+	}
 	if p = b.get("/assets/999999"); p.status != 404 {
 		t.Fatalf("missing asset: %d", p.status)
 	}
