@@ -181,6 +181,18 @@ type Input struct {
 	CIID         int64  `json:"ci_id"`
 }
 
+// search is what the text filter matches: the identifying fields,
+// lowercased, separated by a character no pattern crosses.
+func (in Input) search() string {
+	return SearchText(in.Tag, in.Serial, in.Model, in.Manufacturer)
+}
+
+// SearchText builds the stored search text of an asset (bulk loaders that
+// write rows directly call it too).
+func SearchText(tag, serial, model, manufacturer string) string {
+	return strings.ToLower(tag + "\x1f" + serial + "\x1f" + model + "\x1f" + manufacturer)
+}
+
 // normalize trims and checks in, naming the first bad field.
 func (in *Input) normalize(create bool) error {
 	for _, p := range []*string{&in.Tag, &in.Serial, &in.Model, &in.Manufacturer, &in.Category, &in.Location, &in.Currency,

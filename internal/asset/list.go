@@ -139,7 +139,7 @@ func (s *Service) where(f ListFilter) ([]string, []any, error) {
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		pat := "%" + likeEscape(strings.ToLower(q)) + "%"
-		add(`(lower(a.tag) LIKE $%d ESCAPE '\' OR lower(a.serial) LIKE $%d ESCAPE '\' OR lower(a.model) LIKE $%d ESCAPE '\' OR lower(a.manufacturer) LIKE $%d ESCAPE '\')`, pat, pat, pat, pat)
+		add(`a.search LIKE $%d ESCAPE '\'`, pat)
 	}
 	return where, args, nil
 }

@@ -206,10 +206,10 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, in Input) (int64, erro
 	now := s.now()
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO assets (tag, kind, status, serial, model, manufacturer, category, location, owner_id,
-		cost_cents, currency, supplier, purchase_date, warranty_end, lease_end, notes, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id`,
+		cost_cents, currency, supplier, purchase_date, warranty_end, lease_end, notes, search, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id`,
 		in.Tag, string(in.Kind), string(in.Status), in.Serial, in.Model, in.Manufacturer, in.Category, in.Location, nullInt(in.OwnerID),
-		nullCost(in.CostCents), in.Currency, in.Supplier, in.PurchaseDate, in.WarrantyEnd, in.LeaseEnd, in.Notes, now).Scan(&id)
+		nullCost(in.CostCents), in.Currency, in.Supplier, in.PurchaseDate, in.WarrantyEnd, in.LeaseEnd, in.Notes, in.search(), now).Scan(&id)
 	if errors.Is(store.MapError(err), store.ErrConflict) {
 		return 0, valid.Errorf("tag", "%q is already the tag of another asset", in.Tag)
 	}
@@ -279,9 +279,9 @@ func (s *Service) update(ctx context.Context, tx *sql.Tx, old Asset, in Input) e
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE assets SET tag = $1, kind = $2, serial = $3, model = $4, manufacturer = $5, category = $6,
 		location = $7, owner_id = $8, cost_cents = $9, currency = $10, supplier = $11, purchase_date = $12, warranty_end = $13,
-		lease_end = $14, notes = $15, updated_at = $16 WHERE id = $17`,
+		lease_end = $14, notes = $15, search = $16, updated_at = $17 WHERE id = $18`,
 		in.Tag, string(in.Kind), in.Serial, in.Model, in.Manufacturer, in.Category, in.Location, nullInt(in.OwnerID),
-		nullCost(in.CostCents), in.Currency, in.Supplier, in.PurchaseDate, in.WarrantyEnd, in.LeaseEnd, in.Notes, s.now(), old.ID)
+		nullCost(in.CostCents), in.Currency, in.Supplier, in.PurchaseDate, in.WarrantyEnd, in.LeaseEnd, in.Notes, in.search(), s.now(), old.ID)
 	if errors.Is(store.MapError(err), store.ErrConflict) {
 		return valid.Errorf("tag", "%q is already the tag of another asset", in.Tag)
 	}

@@ -22,6 +22,9 @@ CREATE TABLE assets (
     warranty_end      TEXT NOT NULL DEFAULT '',
     lease_end         TEXT NOT NULL DEFAULT '',
     notes             TEXT NOT NULL DEFAULT '',
+    -- search is tag, serial, model and manufacturer lowercased (by the
+    -- service), so the text filter is one LIKE per row, not four lower().
+    search            TEXT NOT NULL DEFAULT '',
     created_at        TIMESTAMP NOT NULL,
     updated_at        TIMESTAMP NOT NULL
 );
