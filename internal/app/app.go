@@ -165,7 +165,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	pipe.cis, pipe.mons = ci, mons
-	assetReg = asset.NewService(db, asset.Options{Logger: log, CMDB: ci})
+	assetReg = asset.NewService(db, asset.Options{Logger: log, CMDB: ci, WarnDays: cfg.Assets.WarnDays})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})

@@ -186,8 +186,11 @@ func (s *Service) Expiring(ctx context.Context, within time.Duration) ([]Asset, 
 }
 
 // ExpiresSoon reports whether a's warranty or lease ends within days of
-// today (the list's badge).
+// today (the list's badge); never for a retired or disposed asset.
 func (s *Service) ExpiresSoon(a Asset, days int) bool {
+	if a.Status == StatusRetired || a.Status == StatusDisposed {
+		return false
+	}
 	today, end := s.today(), s.dayAfter(days)
 	in := func(d string) bool { return d != "" && d >= today && d <= end }
 	return in(a.WarrantyEnd) || in(a.LeaseEnd)

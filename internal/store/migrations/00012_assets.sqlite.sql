@@ -31,6 +31,7 @@ CREATE TABLE assets (
 -- The list filters by one column and sorts by tag (or changed time): each
 -- filter index ends with the sort key so a filtered page is an index range.
 CREATE INDEX assets_status_tag ON assets (status, tag);
+CREATE INDEX assets_status_updated ON assets (status, updated_at, id);
 CREATE INDEX assets_category_tag ON assets (category, tag);
 CREATE INDEX assets_location_tag ON assets (location, tag);
 CREATE INDEX assets_assignee_tag ON assets (assignee_id, tag);
