@@ -29,7 +29,9 @@ type assetListPage struct {
 	Filtered, CanEdit bool
 	Errors            fieldErrors
 	FirstURL, NextURL string
-	Total             int64
+	// ExportURL downloads the filtered list as CSV.
+	ExportURL string
+	Total     int64
 }
 
 func statusOptions() []option {
@@ -100,6 +102,12 @@ func (h *assetHandlers) listPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status = http.StatusUnprocessableEntity
+	}
+	eq := r.URL.Query()
+	eq.Del("cursor")
+	pg.ExportURL = "/assets/export"
+	if len(eq) > 0 {
+		pg.ExportURL += "?" + eq.Encode()
 	}
 	if f.After != 0 {
 		fq := r.URL.Query()

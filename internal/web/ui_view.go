@@ -89,6 +89,7 @@ var notices = map[string]string{
 	"integration-deleted":   "The integration was deleted; its key no longer works. Its alerts stay.",
 	"asset-created":         "The asset was added.",
 	"asset-saved":           "The asset was saved.",
+	"assets-imported":       "The file was imported: every row was created or updated.",
 	"asset-moved":           "The asset's state was changed; its history below records it.",
 	"ci-created":            "The item was added. Relate it to what it needs so impact analysis can follow failures.",
 	"ci-saved":              "The item was saved; its history records what changed.",
