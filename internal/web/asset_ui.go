@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
@@ -280,4 +281,22 @@ func (s *Server) assetsOfCI(r *http.Request, ciID int64) ([]assets.Asset, error)
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// assetExpiry is the home page's warning: assets in use whose warranty or
+// lease ends within the warning window.
+type assetExpiry struct {
+	N, Days int
+	Href    string
+}
+
+// assetExpiry returns the home page's warning, or nil when nothing ends
+// soon.
+func (s *Server) assetExpiry(r *http.Request) (*assetExpiry, error) {
+	days := s.opts.Assets.WarnDays()
+	as, err := s.opts.Assets.Expiring(r.Context(), time.Duration(days)*24*time.Hour)
+	if err != nil || len(as) == 0 {
+		return nil, err
+	}
+	return &assetExpiry{N: len(as), Days: days, Href: "/assets?expiring_within=" + strconv.Itoa(days) + "&sort=warranty"}, nil
 }

@@ -89,6 +89,9 @@ func TestAssetPagesFlow(t *testing.T) {
 	if p = v.get(fmt.Sprintf("/cis/%d", idOf(ci))); !strings.Contains(p.body, `href="`+page+`"`) || !strings.Contains(p.body, "LAP-1") {
 		t.Fatalf("CI page lacks the asset: %s", p.body)
 	}
+	if p = b.get("/"); strings.Contains(p.body, `id="assets-expiring"`) {
+		t.Fatal("home warns about a warranty that ended years ago")
+	}
 	if p = b.get("/assets/999999"); p.status != 404 {
 		t.Fatalf("missing asset: %d", p.status)
 	}
@@ -104,6 +107,9 @@ func TestAssetListExpiryBadgeAndPages(t *testing.T) {
 	p := b.get("/assets")
 	if !strings.Contains(p.body, `rel="next"`) || strings.Contains(p.body, "Z-SOON") {
 		t.Fatalf("first page: %s", p.body)
+	}
+	if p = b.get("/"); !strings.Contains(p.body, `id="assets-expiring"`) || !strings.Contains(p.body, `href="/assets?expiring_within=30&amp;sort=warranty"`) {
+		t.Fatalf("home lacks the expiry warning: %s", p.body)
 	}
 	p = b.get("/assets?expiring_within=30")
 	if !strings.Contains(p.body, "Z-SOON") || !strings.Contains(p.body, "Expires soon") || strings.Contains(p.body, "A-001") {
