@@ -330,7 +330,8 @@ func Sorts() []string {
 
 // ListFilter selects assets. Zero fields do not filter. WarrantyWithin
 // keeps assets whose warranty ends in the next so many days (today
-// included); ExpiringWithin does the same for warranty or lease.
+// included); ExpiringWithin keeps assets in use (not retired or disposed)
+// whose warranty or lease ends in that window, as Expiring does.
 type ListFilter struct {
 	Status         Status
 	Category       string

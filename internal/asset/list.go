@@ -135,7 +135,7 @@ func (s *Service) where(f ListFilter) ([]string, []any, error) {
 	}
 	if f.ExpiringWithin > 0 {
 		end := s.dayAfter(f.ExpiringWithin)
-		add("((a.warranty_end >= $%d AND a.warranty_end <= $%d) OR (a.lease_end >= $%d AND a.lease_end <= $%d))", today, end, today, end)
+		add("a.status NOT IN ('retired', 'disposed') AND ((a.warranty_end >= $%d AND a.warranty_end <= $%d) OR (a.lease_end >= $%d AND a.lease_end <= $%d))", today, end, today, end)
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		pat := "%" + likeEscape(strings.ToLower(q)) + "%"

@@ -347,6 +347,18 @@ func TestListFiltersSortAndCursor(t *testing.T) {
 		if !f.s.ExpiresSoon(ex[0], 5) || f.s.ExpiresSoon(ex[1], 5) {
 			t.Fatal("ExpiresSoon disagrees with the dates")
 		}
+		// A retired asset's lease no longer warns.
+		retired, err := f.s.Transition(opCtx(), ex[0].ID, StatusRetired, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(ListFilter{ExpiringWithin: 30}, "A-003")
+		if f.s.ExpiresSoon(retired, 5) {
+			t.Fatal("a retired asset expires soon")
+		}
+		if ex, _ := f.s.Expiring(ctx, 30*24*time.Hour); len(ex) != 1 {
+			t.Fatalf("expiring after retiring: %d", len(ex))
+		}
 	})
 }
 
