@@ -37,6 +37,12 @@ func (s *Server) assetRoutes() []Route {
 		api("POST", "/api/v1/assets/{id}/checkin", auth.RoleOperator, h.apiCheckin),
 		api("POST", "/api/v1/assets/{id}/transition", auth.RoleOperator, h.apiTransition),
 		api("GET", "/api/v1/assets/{id}/history", auth.RoleViewer, h.apiHistory),
+		api("GET", "/api/v1/asset-stocktakes", auth.RoleViewer, h.apiStocktakes),
+		api("POST", "/api/v1/asset-stocktakes", auth.RoleOperator, h.apiStartStocktake),
+		api("GET", "/api/v1/asset-stocktakes/{id}", auth.RoleViewer, h.apiStocktake),
+		api("POST", "/api/v1/asset-stocktakes/{id}/seen", auth.RoleOperator, h.apiSeen),
+		api("GET", "/api/v1/asset-stocktakes/{id}/missing", auth.RoleViewer, h.apiMissing),
+		api("POST", "/api/v1/asset-stocktakes/{id}/close", auth.RoleOperator, h.apiCloseStocktake),
 
 		ui("GET", "/assets", auth.RoleViewer, h.listPage),
 		ui("GET", "/assets/new", auth.RoleOperator, h.newPage),
@@ -51,5 +57,10 @@ func (s *Server) assetRoutes() []Route {
 		ui("POST", "/assets/{id}/checkout", auth.RoleOperator, h.checkout),
 		ui("POST", "/assets/{id}/checkin", auth.RoleOperator, h.checkin),
 		ui("POST", "/assets/{id}/transition", auth.RoleOperator, h.transition),
+		ui("GET", "/asset-stocktakes", auth.RoleViewer, h.stocktakesPage),
+		ui("POST", "/asset-stocktakes", auth.RoleOperator, h.startStocktake),
+		ui("GET", "/asset-stocktakes/{id}", auth.RoleViewer, h.stocktakePage),
+		ui("POST", "/asset-stocktakes/{id}/seen", auth.RoleOperator, h.markSeen),
+		ui("POST", "/asset-stocktakes/{id}/close", auth.RoleOperator, h.closeStocktake),
 	}
 }

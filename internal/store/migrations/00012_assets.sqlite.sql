@@ -52,6 +52,28 @@ CREATE TABLE asset_history (
 );
 CREATE INDEX asset_history_asset ON asset_history (asset_id, id);
 
+-- Stocktakes: a run covers the assets on hand (not ordered, not disposed), at one
+-- location or everywhere; assets are marked seen by tag; the missing are
+-- those in scope not seen.
+CREATE TABLE asset_audits (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    location   TEXT NOT NULL DEFAULT '',
+    closed     BOOLEAN NOT NULL DEFAULT FALSE,
+    started_at TIMESTAMP NOT NULL,
+    started_by TEXT NOT NULL,
+    closed_at  TIMESTAMP NULL
+);
+CREATE TABLE asset_audit_seen (
+    audit_id BIGINT NOT NULL REFERENCES asset_audits(id) ON DELETE CASCADE,
+    asset_id BIGINT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    seen_at  TIMESTAMP NOT NULL,
+    seen_by  TEXT NOT NULL,
+    PRIMARY KEY (audit_id, asset_id)
+);
+
 -- +goose Down
+DROP TABLE asset_audit_seen;
+DROP TABLE asset_audits;
 DROP TABLE asset_history;
 DROP TABLE assets;
