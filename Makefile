@@ -38,3 +38,4 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/monitor/probe/ || exit 1; done
 	for f in FuzzParsePagerDuty FuzzParseAlertmanager FuzzParseGeneric; do \
 		go test -run '^$$' -fuzz "^$$f$$" -fuzztime 30s ./internal/incident/ || exit 1; done
+	go test -run '^$$' -fuzz FuzzParseCSV -fuzztime 30s ./internal/asset/

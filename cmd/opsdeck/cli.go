@@ -65,6 +65,7 @@ func commands() []command {
 		{"user", "manage users: create, list, passwd, disable, enable", cmdUser},
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
+		{"asset", "asset export and import (CSV)", cmdAsset},
 		{"version", "print the version", cmdVersion},
 	}
 }

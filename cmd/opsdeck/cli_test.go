@@ -137,3 +137,32 @@ func TestCLICMDBExportImport(t *testing.T) {
 		t.Fatalf("bad format: %d", code)
 	}
 }
+
+func TestCLIAssetImportExport(t *testing.T) {
+	data := t.TempDir()
+	file := filepath.Join(t.TempDir(), "assets.csv")
+	if err := os.WriteFile(file, []byte("tag,model,category\nLAP-1,X1,laptop\nPH-1,=1+1,phone\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "", "asset", "import", file, "--dry-run", "--data", data)
+	if code != 0 || !strings.Contains(out, "2 rows: 2 would be created") {
+		t.Fatalf("dry run: %d %s %s", code, out, errs)
+	}
+	if code, out, _ = runCLI(t, "", "asset", "export", "--data", data); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("export after the dry run: %d %q", code, out)
+	}
+	if code, out, errs = runCLI(t, "", "asset", "import", file, "--data", data); code != 0 || !strings.Contains(out, "2 created") {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "", "asset", "export", "--data", data, "--category", "phone")
+	if code != 0 || !strings.Contains(out, "PH-1,hardware,in_stock,,'=1+1,") || strings.Contains(out, "LAP-1") {
+		t.Fatalf("export: %d %s", code, out)
+	}
+	code, _, errs = runCLI(t, "tag,owner\nX,nobody\n", "asset", "import", "-", "--data", data)
+	if code != 1 || !strings.Contains(errs, "row 2, column owner") || !strings.Contains(errs, "nothing was written") {
+		t.Fatalf("bad file: %d %s", code, errs)
+	}
+	if code, _, errs = runCLI(t, "", "asset", "export", "--data", data, "--sort", "price"); code != 1 || !strings.Contains(errs, "sort") {
+		t.Fatalf("bad sort: %d %s", code, errs)
+	}
+}

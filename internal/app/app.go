@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
@@ -149,17 +150,23 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 
+	var assetReg *asset.Service
 	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
-		if kind != cmdb.LinkMonitor {
-			return nil // the other domains check their own links when they land
+		switch kind {
+		case cmdb.LinkMonitor:
+			_, err := mons.Get(ctx, id)
+			return err
+		case cmdb.LinkAsset:
+			_, err := assetReg.Get(ctx, id)
+			return err
 		}
-		_, err := mons.Get(ctx, id)
-		return err
+		return nil // the other domains check their own links when they land
 	}})
 	if err := ci.Start(ctx); err != nil {
 		return err
 	}
 	pipe.cis, pipe.mons = ci, mons
+	assetReg = asset.NewService(db, asset.Options{Logger: log, CMDB: ci, WarnDays: cfg.Assets.WarnDays})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
@@ -168,7 +175,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}),
+		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
 		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err

@@ -47,6 +47,8 @@ type Config struct {
 	Notify NotifyConfig
 	// ServiceDesk holds the ticket reopen window and the attachment cap.
 	ServiceDesk ServiceDeskConfig
+	// Assets holds how many days ahead warranty and lease ends are flagged.
+	Assets AssetsConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -100,6 +102,11 @@ type ServiceDeskConfig struct {
 	MaxAttachmentBytes int64
 }
 
+// AssetsConfig tunes the asset register.
+type AssetsConfig struct {
+	WarnDays int
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -134,6 +141,7 @@ func Default() Config {
 			BackoffMax:  15 * time.Minute,
 		},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
+		Assets:      AssetsConfig{WarnDays: 30},
 	}
 }
 

@@ -62,6 +62,7 @@ func TestDefault(t *testing.T) {
 		Monitoring:  MonitoringConfig{Concurrency: 256, RawRetention: 168 * time.Hour, MinuteRetention: 720 * time.Hour, HourRetention: 9600 * time.Hour},
 		Notify:      NotifyConfig{Concurrency: 8, MaxAttempts: 10, MaxAge: 24 * time.Hour, BackoffBase: 15 * time.Second, BackoffMax: 15 * time.Minute},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 336 * time.Hour, MaxAttachmentBytes: 10 << 20},
+		Assets:      AssetsConfig{WarnDays: 30},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -137,6 +138,7 @@ auth:
 					Monitoring:  Default().Monitoring,
 					Notify:      Default().Notify,
 					ServiceDesk: Default().ServiceDesk,
+					Assets:      Default().Assets,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

@@ -50,6 +50,7 @@ func settings() []setting {
 		{"notify.backoff_max", func(c *Config) any { return &c.Notify.BackoffMax }},
 		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
 		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
+		{"assets.warn_days", func(c *Config) any { return &c.Assets.WarnDays }},
 	}
 }
 

@@ -90,6 +90,9 @@ func (l *loader) validate() {
 	if d := c.ServiceDesk.ReopenWindow; d < time.Hour || d > 366*24*time.Hour {
 		check("servicedesk.reopen_window", fmt.Sprintf("%s is out of range; must be from 1h to 8784h (a year)", d))
 	}
+	if n := c.Assets.WarnDays; n < 1 || n > 365 {
+		check("assets.warn_days", fmt.Sprintf("%d is out of range; must be from 1 to 365", n))
+	}
 	if n := c.ServiceDesk.MaxAttachmentBytes; n < 1024 || n > 1<<30 {
 		check("servicedesk.max_attachment_bytes", fmt.Sprintf("%d is out of range; must be from 1024 to 1073741824 (1 GiB)", n))
 	}

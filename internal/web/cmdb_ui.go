@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -135,6 +136,7 @@ type ciPage struct {
 	History        []cmdb.Change
 	OlderHistory   string
 	Monitors       []ciMonitorLink
+	Assets         []assets.Asset
 	MonitorChoices []option
 	CanEdit        bool
 	Errors         fieldErrors
@@ -244,6 +246,10 @@ func (h *cmdbHandlers) renderDetail(w http.ResponseWriter, r *http.Request, c cm
 		pg.OlderHistory = base + "?history=" + url.QueryEscape(encodeCursor(next)) + "#history"
 	}
 	if err := h.monitorsOf(r, &pg); err != nil {
+		fail(err)
+		return
+	}
+	if pg.Assets, err = h.s.assetsOfCI(r, c.ID); err != nil {
 		fail(err)
 		return
 	}

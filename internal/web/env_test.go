@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -81,7 +82,8 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 		t.Fatal(err)
 	}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Collectors: mons.Collectors()})
+	assetReg := assets.NewService(db, assets.Options{Logger: log, CMDB: ci})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -56,6 +57,8 @@ type Options struct {
 	ServiceDesk *servicedesk.Service
 	// KB is the knowledge base; nil leaves its routes out.
 	KB *kb.Service
+	// Assets is the asset register; nil leaves its routes out.
+	Assets *assets.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

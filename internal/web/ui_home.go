@@ -18,6 +18,8 @@ type homePage struct {
 	Status *serverStatus
 	// Monitoring sums up the monitors for viewers and above.
 	Monitoring *monitoringCard
+	// Expiring counts assets whose warranty or lease ends soon.
+	Expiring *assetExpiry
 }
 
 // monitoringCard counts the monitors by state, each count linking to the
@@ -91,6 +93,14 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		if mc.Total == 0 && mc.CanAdd {
 			pg.Steps = append([]homeStep{monitorStep}, pg.Steps...)
 		}
+	}
+	if s.opts.Assets != nil && a.Role.Allows(auth.RoleViewer) {
+		ex, err := s.assetExpiry(r)
+		if err != nil {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
+		pg.Expiring = ex
 	}
 	if len(pg.Steps) == 0 && a.Kind == auth.ActorUser {
 		pg.Steps = append(pg.Steps, passwordStep)

@@ -48,6 +48,7 @@ var navigation = []struct {
 	{navLink{"/maintenance", "Maintenance", "maintenance"}, auth.RoleViewer, "monitors"},
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer, "monitors"},
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer, "cis"},
+	{navLink{"/assets", "Assets", "assets"}, auth.RoleViewer, "cis"},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
@@ -60,7 +61,7 @@ var navigation = []struct {
 // go to the account menu instead.
 var navGroups = []struct{ key, label string }{
 	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
-	{"cis", "CMDB"}, {"tickets", "Service desk"},
+	{"cis", "Inventory"}, {"tickets", "Service desk"},
 }
 
 // groupOf returns the navigation group of a section ("" if none).
@@ -111,6 +112,10 @@ var notices = map[string]string{
 	"service-saved":         "The service was saved.",
 	"service-deleted":       "The service was deleted.",
 	"integration-deleted":   "The integration was deleted; its key no longer works. Its alerts stay.",
+	"asset-created":         "The asset was added.",
+	"asset-saved":           "The asset was saved.",
+	"assets-imported":       "The file was imported: every row was created or updated.",
+	"asset-moved":           "The asset's state was changed; its history below records it.",
 	"ci-created":            "The item was added. Relate it to what it needs so impact analysis can follow failures.",
 	"ci-saved":              "The item was saved; its history records what changed.",
 	"ci-deleted":            "The item was deleted with its relationships and links.",
@@ -190,6 +195,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.OnCall != nil
 	case "cis":
 		return s.opts.CMDB != nil
+	case "assets":
+		return s.opts.Assets != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
 	case "kb":
