@@ -80,13 +80,21 @@ func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) er
 	if err != nil {
 		return err
 	}
-	if why, held := p.heldBy(ctx, pg.IncidentID); held {
+	// One read of the incident's alerts serves both the quiet rule and the
+	// message's impact line.
+	// Both are best effort: without the alerts the page goes out unheld
+	// and without the impact line rather than not at all.
+	alerts, _, err := p.incs.ListAlerts(ctx, incident.AlertFilter{IncidentID: pg.IncidentID, Limit: 50})
+	if err != nil {
+		p.log.Warn("page: alerts of incident", "incident", pg.IncidentID, "err", err)
+	}
+	if why, held := p.heldBy(ctx, alerts); held {
 		// The escalation goes on: if the cause recovers while this stays
 		// down, the next level pages.
 		return p.incs.AddTimeline(ctx, q, pg.IncidentID, incident.TimelineEntry{Kind: "page_held",
 			Text: fmt.Sprintf("Escalation level %d not paged: %s", pg.Level, why)})
 	}
-	msg := p.message(ctx, pg.IncidentID, n)
+	msg := p.message(ctx, alerts, n)
 	step := fmt.Sprintf("level %d", pg.Level)
 	if pg.Round > 0 {
 		step += fmt.Sprintf(", repeat %d", pg.Round)
@@ -118,13 +126,13 @@ func (p *pipeline) Page(ctx context.Context, q store.Querier, pg oncall.Page) er
 
 // message is what a page says: the incident's own summary and signed
 // links, plus the business services it hurts according to the CMDB.
-func (p *pipeline) message(ctx context.Context, incidentID int64, n incident.Notification) notify.Message {
+func (p *pipeline) message(ctx context.Context, alerts []incident.Alert, n incident.Notification) notify.Message {
 	m := notify.Message{Title: n.Title, Text: n.Text, Severity: n.Severity, URL: n.URL,
 		Actions: []notify.Link{{Label: "Acknowledge", URL: n.AckURL}, {Label: "Resolve", URL: n.ResolveURL}}}
 	for _, f := range n.Fields {
 		m.Fields = append(m.Fields, notify.Field{Name: f[0], Value: f[1]})
 	}
-	if hurt := p.hurtServices(ctx, incidentID); len(hurt) > 0 {
+	if hurt := p.hurtServices(ctx, alerts); len(hurt) > 0 {
 		v := strings.Join(hurt, ", ")
 		m.Fields = append(m.Fields, notify.Field{Name: "Business services affected", Value: v})
 		m.Text += "\nBusiness services affected: " + v + "\n"
@@ -135,24 +143,15 @@ func (p *pipeline) message(ctx context.Context, incidentID int64, n incident.Not
 // hurtServices names the business services above the CIs linked to the
 // monitors whose alerts are in the incident. It is best effort: a message
 // goes out without it rather than not at all.
-func (p *pipeline) hurtServices(ctx context.Context, incidentID int64) []string {
+func (p *pipeline) hurtServices(ctx context.Context, alerts []incident.Alert) []string {
 	if p.cis == nil {
-		return nil
-	}
-	alerts, _, err := p.incs.ListAlerts(ctx, incident.AlertFilter{IncidentID: incidentID, Limit: 50})
-	if err != nil {
-		p.log.Warn("page: alerts of incident", "incident", incidentID, "err", err)
 		return nil
 	}
 	seen := map[int64]bool{}
 	var names []string
 	for _, a := range alerts {
-		id, ok := strings.CutPrefix(a.DedupKey, "monitor:")
+		monitorID, ok := monitorOf(a)
 		if !ok {
-			continue
-		}
-		monitorID, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
 			continue
 		}
 		cis, err := p.cis.LinkedCIs(ctx, "monitor", monitorID)
@@ -213,22 +212,17 @@ func (p *pipeline) outcome(ctx context.Context, o notify.Outcome) {
 // monitor whose CI depends, through the CMDB, on a CI whose own monitor is
 // down: then the failure is a consequence, and the people paged for the
 // cause need not be woken twice. It names the first cause found.
-func (p *pipeline) heldBy(ctx context.Context, incidentID int64) (string, bool) {
+func (p *pipeline) heldBy(ctx context.Context, alerts []incident.Alert) (string, bool) {
 	if p.cis == nil || p.mons == nil {
-		return "", false
-	}
-	alerts, _, err := p.incs.ListAlerts(ctx, incident.AlertFilter{IncidentID: incidentID, Status: "open", Limit: 50})
-	if err != nil || len(alerts) == 0 {
 		return "", false
 	}
 	var why string
 	for _, a := range alerts {
-		id, ok := strings.CutPrefix(a.DedupKey, "monitor:")
-		if !ok {
-			return "", false
+		if a.Status == incident.StatusResolved {
+			continue
 		}
-		monitorID, err := strconv.ParseInt(id, 10, 64)
-		if err != nil {
+		monitorID, ok := monitorOf(a)
+		if !ok {
 			return "", false
 		}
 		cause, ok := p.downDependency(ctx, monitorID)
@@ -239,7 +233,18 @@ func (p *pipeline) heldBy(ctx context.Context, incidentID int64) (string, bool) 
 			why = cause
 		}
 	}
-	return why, true
+	return why, why != ""
+}
+
+// monitorOf returns the monitor an alert comes from, by the dedup key the
+// incident package gives monitor alerts ("monitor:<id>").
+func monitorOf(a incident.Alert) (int64, bool) {
+	id, ok := strings.CutPrefix(a.DedupKey, "monitor:")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil
 }
 
 // downDependency finds a monitor that is down on a CI that the monitor's
