@@ -269,7 +269,10 @@ func withProbeDeadline(ctx context.Context) (context.Context, context.CancelFunc
 	return ctx, cancel, time.Until(dl)
 }
 
-// formatBudget rounds a timeout for messages: 4.9998s reads "5s".
+// formatBudget rounds a timeout for messages: 4.9998s reads "5s". The
+// budget is measured when the check starts, a few milliseconds after its
+// deadline was set (more on a busy machine), so a configured 300ms must
+// still read "300ms": sub-second budgets round to 50 ms.
 func formatBudget(d time.Duration) string {
 	switch {
 	case d <= 0:
@@ -277,7 +280,7 @@ func formatBudget(d time.Duration) string {
 	case d >= time.Second:
 		return d.Round(100 * time.Millisecond).String()
 	}
-	return d.Round(time.Millisecond).String()
+	return max(d.Round(50*time.Millisecond), time.Millisecond).String()
 }
 
 // failure words a failed connection or exchange. A deadline is a timeout
