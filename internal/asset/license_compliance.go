@@ -453,3 +453,6 @@ func (s *Service) Warnings(ctx context.Context) (LicenseWarnings, error) {
 	sort.SliceStable(w.Expiring, func(i, j int) bool { return w.Expiring[i].Expires < w.Expiring[j].Expires })
 	return w, nil
 }
+
+// HasAgentData reports whether an agent inventory is wired in.
+func (s *Service) HasAgentData() bool { return s.opts.Installations != nil }
