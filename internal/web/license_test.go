@@ -243,6 +243,10 @@ func TestLicensePages(t *testing.T) {
 	if p = b.get("/licenses/compliance"); p.status != 200 || !strings.Contains(p.body, `id="sum-over">1<`) || strings.Contains(p.body, xss) {
 		t.Fatalf("compliance: %d %s", p.status, p.body)
 	}
+	if p = b.get("/"); !strings.Contains(p.body, `id="licenses-warning"`) || !strings.Contains(p.body, "1 license is over-used.") ||
+		!strings.Contains(p.body, "1 license has expired or expires within 30 days") {
+		t.Fatalf("home page: %s", p.body)
+	}
 	if p = b.get("/licenses/export?over_used=true"); p.status != 200 || !strings.Contains(p.body, xss+",TDF,per_device,1,0,2,2,true") ||
 		p.header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("export: %d %s", p.status, p.body)

@@ -323,3 +323,19 @@ func (h *licenseHandlers) remove(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/licenses?notice=license-deleted", http.StatusSeeOther)
 }
+
+// licenseWarning is the home page's license notice: how many licenses are
+// over-used and how many expired or expire within the warning window.
+type licenseWarning struct {
+	Over, Expiring, Days int
+}
+
+// licenseWarning returns the home page's notice, or nil when no license
+// needs attention.
+func (s *Server) licenseWarning(r *http.Request) (*licenseWarning, error) {
+	w, err := s.opts.Assets.Warnings(r.Context())
+	if err != nil || w.Empty() {
+		return nil, err
+	}
+	return &licenseWarning{Over: len(w.OverUsed), Expiring: len(w.Expiring), Days: w.WarnDays}, nil
+}
