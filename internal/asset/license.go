@@ -80,12 +80,7 @@ type License struct {
 }
 
 // Cost formats the cost as "1234.56 EUR", or "" when unknown.
-func (l License) Cost() string {
-	if l.CostCents == nil {
-		return ""
-	}
-	return strings.TrimSpace(FormatCents(*l.CostCents) + " " + l.Currency)
-}
+func (l License) Cost() string { return costText(l.CostCents, l.Currency) }
 
 // Unlimited reports whether the license covers any number of
 // installations (a site license).
@@ -165,14 +160,8 @@ func (in *LicenseInput) normalize() error {
 	if err := valid.Text("notes", in.Notes, false, 10000, true); err != nil {
 		return err
 	}
-	if in.CostCents != nil && *in.CostCents < 0 {
-		return valid.Errorf("cost", "must not be negative")
-	}
-	if in.Currency != "" && !isCurrency(in.Currency) {
-		return valid.Errorf("currency", "must be a three-letter ISO 4217 code such as EUR or USD")
-	}
-	if in.CostCents != nil && in.Currency == "" {
-		return valid.Errorf("currency", "is required with a cost")
+	if err := checkCost(in.CostCents, in.Currency); err != nil {
+		return err
 	}
 	for _, d := range []struct{ name, v string }{{"purchase_date", in.PurchaseDate}, {"expires", in.Expires}} {
 		if err := checkDate(d.name, d.v); err != nil {
