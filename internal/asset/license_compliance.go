@@ -190,8 +190,10 @@ func (s *Service) installations(ctx context.Context, patterns []string) (inst []
 // name.
 func (s *Service) assetInfos(ctx context.Context, inst []Installation) (map[int64]assetInfo, error) {
 	var ids []int64
+	seen := map[int64]bool{}
 	for _, in := range inst {
-		if in.AssetID != 0 && !slices.Contains(ids, in.AssetID) {
+		if in.AssetID != 0 && !seen[in.AssetID] {
+			seen[in.AssetID] = true
 			ids = append(ids, in.AssetID)
 		}
 	}
@@ -378,9 +380,21 @@ func (s *Service) statuses(ctx context.Context, ls []License) ([]LicenseStatus, 
 	for _, st := range all {
 		byLicense[st.LicenseID] = append(byLicense[st.LicenseID], st)
 	}
+	// Match each license against the distinct package names, not every
+	// installation: a site has far fewer names than installations.
+	byName := map[string][]Installation{}
+	for _, in := range inst {
+		byName[in.Package] = append(byName[in.Package], in)
+	}
 	days := s.opts.WarnDays
 	for _, l := range ls {
-		c := computeCompliance(l, byLicense[l.ID], inst, ok, infos)
+		var mine []Installation
+		for name, ins := range byName {
+			if MatchAny(l.Patterns, name) {
+				mine = append(mine, ins...)
+			}
+		}
+		c := computeCompliance(l, byLicense[l.ID], mine, ok, infos)
 		c.AgentError, c.Hosts = msg, nil
 		soon, expired := s.licenseExpiry(l, days)
 		out = append(out, LicenseStatus{License: l, Compliance: c, ExpiresSoon: soon, Expired: expired})
