@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,11 +25,15 @@ import (
 type licenseInventory struct {
 	mu   sync.Mutex
 	rows []assets.Installation
+	down bool // the inventory cannot be read
 }
 
 func (v *licenseInventory) find(_ context.Context, patterns []string) ([]assets.Installation, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.down {
+		return nil, errors.New("inventory database unreachable")
+	}
 	var out []assets.Installation
 	for _, in := range v.rows {
 		if assets.MatchAny(patterns, in.Package) {
@@ -251,6 +256,20 @@ func TestLicensePages(t *testing.T) {
 		p.header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("export: %d %s", p.status, p.body)
 	}
+	// An inventory that cannot be read is said plainly, without its error.
+	e.inst.mu.Lock()
+	e.inst.down = true
+	e.inst.mu.Unlock()
+	if p = b.get(page); p.status != 200 || !strings.Contains(p.body, `id="no-agent-data"`) || strings.Contains(p.body, "unreachable") ||
+		!strings.Contains(p.body, `id="stat-installed">—`) {
+		t.Fatalf("inventory down: %d %s", p.status, p.body)
+	}
+	if p = b.get("/licenses/compliance"); !strings.Contains(p.body, `id="no-agent-data"`) {
+		t.Fatalf("compliance, inventory down: %s", p.body)
+	}
+	e.inst.mu.Lock()
+	e.inst.down = false
+	e.inst.mu.Unlock()
 	// Edit keeps the key unless asked.
 	if p = b.get(page + "/edit"); p.status != 200 || strings.Contains(p.body, "KEY-1234") || !strings.Contains(p.body, "libreoffice*\nsoffice") {
 		t.Fatalf("edit form: %s", p.body)
