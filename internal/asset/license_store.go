@@ -238,14 +238,18 @@ func (s *Service) LicenseHistory(ctx context.Context, id, before int64, limit in
 	return out, next, nil
 }
 
-const seatSelect = `SELECT s.id, s.license_id, s.user_id, u.username, s.asset_id, a.tag, s.assigned_at, s.assigned_by, s.note
-	FROM license_seats s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN assets a ON a.id = s.asset_id`
+const (
+	seatCols   = `s.id, s.license_id, s.user_id, u.username, s.asset_id, a.tag, s.assigned_at, s.assigned_by, s.note`
+	seatFrom   = ` FROM license_seats s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN assets a ON a.id = s.asset_id`
+	seatSelect = `SELECT ` + seatCols + seatFrom
+)
 
-func scanSeat(row interface{ Scan(...any) error }) (Seat, error) {
+// scanSeat reads a seat row; extra receives the columns after seatCols.
+func scanSeat(row interface{ Scan(...any) error }, extra ...any) (Seat, error) {
 	var st Seat
 	var uid, aid sql.NullInt64
 	var uname, tag sql.NullString
-	err := row.Scan(&st.ID, &st.LicenseID, &uid, &uname, &aid, &tag, &st.AssignedAt, &st.AssignedBy, &st.Note)
+	err := row.Scan(append([]any{&st.ID, &st.LicenseID, &uid, &uname, &aid, &tag, &st.AssignedAt, &st.AssignedBy, &st.Note}, extra...)...)
 	if uid.Valid {
 		st.User = &UserRef{ID: uid.Int64, Username: uname.String}
 	}
@@ -282,6 +286,32 @@ func (s *Service) seats(ctx context.Context, where string, args ...any) ([]Seat,
 		return nil, fmt.Errorf("asset: seats: %w", err)
 	}
 	return out, nil
+}
+
+// HeldSeat is a seat seen from its holder: which license it is of.
+type HeldSeat struct {
+	Seat
+	Product string `json:"product"`
+}
+
+// SeatsOf lists the license seats held by a user (userID) or an asset
+// (assetID), by product, for the holder's page.
+func (s *Service) SeatsOf(ctx context.Context, userID, assetID int64) ([]HeldSeat, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+seatCols+`, l.product`+seatFrom+` JOIN licenses l ON l.id = s.license_id
+		WHERE s.user_id = $1 OR s.asset_id = $2 ORDER BY l.product, s.id`, userID, assetID)
+	if err != nil {
+		return nil, fmt.Errorf("asset: seats held: %w", err)
+	}
+	defer rows.Close()
+	var out []HeldSeat
+	for rows.Next() {
+		var h HeldSeat
+		if h.Seat, err = scanSeat(rows, &h.Product); err != nil {
+			return nil, fmt.Errorf("asset: seats held: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
 
 // AssignSeat gives a seat of a license to a user (userID) or to a hardware

@@ -330,6 +330,12 @@ func TestLicenseStore(t *testing.T) {
 			t.Fatalf("warnings %+v %v", w, err)
 		}
 
+		for _, h := range []struct{ user, asset int64 }{{0, lap.ID}, {f.user.ID, 0}} {
+			held, err := s.SeatsOf(context.Background(), h.user, h.asset)
+			if err != nil || len(held) != 1 || held[0].Product != "LibreOffice Pro" || held[0].LicenseID != l.ID {
+				t.Fatalf("seats held by %+v: %+v %v", h, held, err)
+			}
+		}
 		// Unassign, then the history tells the whole story.
 		if err := s.UnassignSeat(ctx, l.ID, bobSeat.ID, "left the company"); err != nil {
 			t.Fatal(err)

@@ -217,6 +217,9 @@ func TestLicensePages(t *testing.T) {
 	if !strings.Contains(p.body, "1 installed but not assigned") || !strings.Contains(p.body, "asset LAP-7") {
 		t.Fatalf("after assign: %s", p.body)
 	}
+	if ap := b.get(fmt.Sprintf("/assets/%d", idOf(lap))); !strings.Contains(ap.body, `<a href="`+page+`">&lt;script&gt;`) {
+		t.Fatalf("the asset's page lists its seat: %s", ap.body)
+	}
 	seat := regexp.MustCompile(`action="` + page + `/seats/(\d+)/delete"`).FindStringSubmatch(p.body)
 	if seat == nil {
 		t.Fatalf("no unassign form: %s", p.body)
