@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/opsdeck/opsdeck/internal/app"
+	"github.com/opsdeck/opsdeck/internal/asset"
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/config"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -163,6 +168,48 @@ func TestCLIAssetImportExport(t *testing.T) {
 		t.Fatalf("bad file: %d %s", code, errs)
 	}
 	if code, _, errs = runCLI(t, "", "asset", "export", "--data", data, "--sort", "price"); code != 1 || !strings.Contains(errs, "sort") {
+		t.Fatalf("bad sort: %d %s", code, errs)
+	}
+}
+
+func TestCLILicenseListExport(t *testing.T) {
+	data := t.TempDir()
+	if code, out, errs := runCLI(t, "", "license", "list", "--data", data); code != 0 || !strings.Contains(out, "no licenses") {
+		t.Fatalf("empty list: %d %s %s", code, out, errs)
+	}
+	cfg := config.Default()
+	cfg.DataDir = data
+	ctx := auth.WithActor(context.Background(), auth.CLIActor("test"))
+	db, err := app.OpenStore(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := asset.NewService(db, asset.Options{})
+	key := "KEY-0000-1111-2222"
+	l, err := reg.CreateLicense(ctx, asset.LicenseInput{Product: "=CAD", Publisher: "Acme", Seats: 1, LicenseKey: &key, Patterns: []string{"cad*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := auth.NewService(db, auth.Options{})
+	for _, name := range []string{"ann", "ben"} {
+		u, err := as.CreateUser(ctx, auth.NewUser{Username: name, Name: name, Role: auth.RoleViewer, Password: "a long enough password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.AssignSeat(ctx, l.ID, u.ID, 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	code, out, errs := runCLI(t, "", "license", "list", "--data", data, "--over-used")
+	if code != 0 || !strings.Contains(out, "=CAD") || !strings.Contains(out, "OVER-USED by 1") {
+		t.Fatalf("list: %d %s %s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "", "license", "export", "--data", data)
+	if code != 0 || !strings.Contains(out, "'=CAD,Acme,per_device,1,2,,,true") || strings.Contains(out, key) {
+		t.Fatalf("export: %d %s %s", code, out, errs)
+	}
+	if code, _, errs = runCLI(t, "", "license", "export", "--data", data, "--sort", "price"); code != 1 || !strings.Contains(errs, "sort") {
 		t.Fatalf("bad sort: %d %s", code, errs)
 	}
 }

@@ -171,6 +171,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 	slaNotes.desk = desk
+	licNotes := &licenseNotifier{db: db, assets: assetReg, auth: as, notes: notes, log: log}
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
@@ -215,7 +216,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		u.Host = net.JoinHostPort("localhost", u.Port())
 		link = u.String()
 	}
-	pipe.baseURL, slaNotes.baseURL = link, link
+	pipe.baseURL, slaNotes.baseURL, licNotes.baseURL = link, link, link
 	log.Info("opsdeck listening", "addr", addr, "url", link, "database", string(db.Dialect), "location", db.Location, "version", opts.Version)
 	fmt.Fprintf(opts.Console, "opsdeck %s is running at %s (database: %s)\n", opts.Version, link, db.Location)
 	if created {
@@ -234,6 +235,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() { incs.Run(workCtx) })
 	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
 	wg.Go(func() { desk.Run(workCtx) })
+	wg.Go(func() { licNotes.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

@@ -143,11 +143,14 @@ type Asset struct {
 }
 
 // Cost formats the cost as "1234.56 EUR", or "" when unknown.
-func (a Asset) Cost() string {
-	if a.CostCents == nil {
+func (a Asset) Cost() string { return costText(a.CostCents, a.Currency) }
+
+// costText formats cents and currency as "1234.56 EUR", or "" when unknown.
+func costText(cents *int64, currency string) string {
+	if cents == nil {
 		return ""
 	}
-	return strings.TrimSpace(FormatCents(*a.CostCents) + " " + a.Currency)
+	return strings.TrimSpace(FormatCents(*cents) + " " + currency)
 }
 
 // CheckedOutTo says who or where has the asset, or "".
@@ -236,14 +239,8 @@ func (in *Input) normalize(create bool) error {
 	if in.CIID < 0 {
 		return valid.Errorf("ci_id", "must be a CI id")
 	}
-	if in.CostCents != nil && *in.CostCents < 0 {
-		return valid.Errorf("cost", "must not be negative")
-	}
-	if in.Currency != "" && !isCurrency(in.Currency) {
-		return valid.Errorf("currency", "must be a three-letter ISO 4217 code such as EUR or USD")
-	}
-	if in.CostCents != nil && in.Currency == "" {
-		return valid.Errorf("currency", "is required with a cost")
+	if err := checkCost(in.CostCents, in.Currency); err != nil {
+		return err
 	}
 	for _, d := range []struct{ name, v string }{{"purchase_date", in.PurchaseDate}, {"warranty_end", in.WarrantyEnd}, {"lease_end", in.LeaseEnd}} {
 		if err := checkDate(d.name, d.v); err != nil {
@@ -252,6 +249,21 @@ func (in *Input) normalize(create bool) error {
 	}
 	if in.PurchaseDate != "" && in.WarrantyEnd != "" && in.WarrantyEnd < in.PurchaseDate {
 		return valid.Errorf("warranty_end", "is before the purchase date")
+	}
+	return nil
+}
+
+// checkCost checks a cost and its currency: not negative, an ISO code,
+// and a currency whenever there is a cost.
+func checkCost(cents *int64, currency string) error {
+	if cents != nil && *cents < 0 {
+		return valid.Errorf("cost", "must not be negative")
+	}
+	if currency != "" && !isCurrency(currency) {
+		return valid.Errorf("currency", "must be a three-letter ISO 4217 code such as EUR or USD")
+	}
+	if cents != nil && currency == "" {
+		return valid.Errorf("currency", "is required with a cost")
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package asset
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -47,6 +49,44 @@ func FuzzParseCSV(f *testing.F) {
 				t.Fatalf("tag %q accepted twice", tag)
 			}
 			seen[tag] = true
+		}
+	})
+}
+
+// FuzzMatchPattern checks the license pattern matcher against a regular
+// expression built from the same glob: both must agree on every name, and
+// the matcher must not panic or hang on any input.
+func FuzzMatchPattern(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"libreoffice*", "libreoffice-writer"}, {"*office*", "LibreOffice"}, {"a*a*a*b", "aaaaaaaaaaaaaaaaaaaa"},
+		{"python3.??", "python3.11"}, {"?", ""}, {"*", "*"}, {"é*", "ÉCRAN"}, {"\xff*", "\xfe"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if len(pattern) > 200 || len(name) > 1000 {
+			return
+		}
+		got := MatchPattern(pattern, name)
+		var re strings.Builder
+		re.WriteString(`(?s)^`)
+		for _, r := range strings.ToLower(pattern) {
+			switch r {
+			case '*':
+				re.WriteString(`.*`)
+			case '?':
+				re.WriteString(`.`)
+			default:
+				re.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		re.WriteString(`$`)
+		want := regexp.MustCompile(re.String()).MatchString(string([]rune(strings.ToLower(name))))
+		if got != want {
+			t.Fatalf("MatchPattern(%q, %q) = %v, the regexp %s says %v", pattern, name, got, re.String(), want)
+		}
+		if _, err := ParsePatterns("patterns", []string{pattern}); err == nil && !utf8.ValidString(pattern) {
+			t.Fatalf("accepted a pattern that is not UTF-8: %q", pattern)
 		}
 	})
 }

@@ -26,6 +26,11 @@ type Options struct {
 	// WarnDays is how many days ahead a warranty or lease end is flagged
 	// on the list; 30 when zero.
 	WarnDays int
+	// Installations is the host agents' software inventory: the installed
+	// packages whose names match one of the patterns (globs, see
+	// MatchPattern). License compliance counts them; nil means there is no
+	// agent data, and the license pages say so.
+	Installations func(ctx context.Context, patterns []string) ([]Installation, error)
 }
 
 // Service keeps the assets.

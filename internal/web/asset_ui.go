@@ -135,6 +135,8 @@ type assetPage struct {
 	Errors       fieldErrors
 	// The check-out form as submitted.
 	UserID, Location string
+	// Licenses are the license seats given to this asset.
+	Licenses []assets.HeldSeat
 }
 
 func (h *assetHandlers) load(w http.ResponseWriter, r *http.Request) (assets.Asset, bool) {
@@ -184,6 +186,10 @@ func (h *assetHandlers) renderDetail(w http.ResponseWriter, r *http.Request, a a
 			h.s.serverError(w, r, SurfaceUI, err)
 			return
 		}
+	}
+	if pg.Licenses, err = h.a.SeatsOf(r.Context(), 0, a.ID); err != nil {
+		h.s.serverError(w, r, SurfaceUI, err)
+		return
 	}
 	before, _ := decodeCursor(r.URL.Query().Get("history"))
 	var next int64

@@ -36,6 +36,7 @@ type testEnv struct {
 	incs   *incident.Service
 	cmdb   *cmdb.Service
 	desk   *servicedesk.Service
+	inst   *licenseInventory // the agents' software inventory licenses see
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -82,14 +83,15 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 		t.Fatal(err)
 	}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
-	assetReg := assets.NewService(db, assets.Options{Logger: log, CMDB: ci})
+	inv := &licenseInventory{}
+	assetReg := assets.NewService(db, assets.Options{Logger: log, CMDB: ci, Installations: inv.find})
 	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, inst: inv, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

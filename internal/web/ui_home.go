@@ -20,6 +20,8 @@ type homePage struct {
 	Monitoring *monitoringCard
 	// Expiring counts assets whose warranty or lease ends soon.
 	Expiring *assetExpiry
+	// Licenses counts licenses over-used or expiring.
+	Licenses *licenseWarning
 }
 
 // monitoringCard counts the monitors by state, each count linking to the
@@ -101,6 +103,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pg.Expiring = ex
+		if pg.Licenses, err = s.licenseWarning(r); err != nil {
+			s.serverError(w, r, SurfaceUI, err)
+			return
+		}
 	}
 	if len(pg.Steps) == 0 && a.Kind == auth.ActorUser {
 		pg.Steps = append(pg.Steps, passwordStep)
