@@ -85,8 +85,10 @@ func (l *Listener) Serve(ctx context.Context) error {
 
 type smtpLog struct{ s *Service }
 
-func (l smtpLog) Printf(format string, v ...any) { l.s.log.Debug("smtp", "msg", fmt.Sprintf(format, v...)) }
-func (l smtpLog) Println(v ...any)               { l.s.log.Debug("smtp", "msg", fmt.Sprint(v...)) }
+func (l smtpLog) Printf(format string, v ...any) {
+	l.s.log.Debug("smtp", "msg", fmt.Sprintf(format, v...))
+}
+func (l smtpLog) Println(v ...any) { l.s.log.Debug("smtp", "msg", fmt.Sprint(v...)) }
 
 // session is one SMTP transaction's state.
 type session struct {
