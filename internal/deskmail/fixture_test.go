@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
 	"net"
 	"strings"
 	"sync"
@@ -160,4 +163,25 @@ func atoi(s string) int {
 
 func statusOf(s string) servicedesk.Status { return servicedesk.Status(s) }
 
-func patchStatus(s servicedesk.Status) servicedesk.TicketPatch { return servicedesk.TicketPatch{Status: &s} }
+func patchStatus(s servicedesk.Status) servicedesk.TicketPatch {
+	return servicedesk.TicketPatch{Status: &s}
+}
+
+func patchAssignee(id int64) servicedesk.TicketPatch { return servicedesk.TicketPatch{AssigneeID: &id} }
+
+func readAll(m *mail.Message) string {
+	var b strings.Builder
+	r := quotedprintable.NewReader(m.Body)
+	_, _ = io.Copy(&b, r)
+	return b.String()
+}
+
+type mimeDecoder struct{ mime.WordDecoder }
+
+func (d *mimeDecoder) decode(s string) string {
+	out, err := d.DecodeHeader(s)
+	if err != nil {
+		return s
+	}
+	return out
+}

@@ -89,20 +89,20 @@ type feedRow struct {
 
 const feedTicket = ` JOIN sd_tickets t ON t.id = x.ticket_id JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id`
 
-// Feed queues mail for public replies and status changes past the
-// cursors, and returns how many mails it queued. On first run the cursors
+// Feed queues mail for status changes and public replies past the
+// cursors (status changes first, so a new ticket's receipt leads), and returns how many mails it queued. On first run the cursors
 // start at the newest rows: history from before is not mailed.
 func (s *Service) Feed(ctx context.Context) (int, error) {
 	n := 0
 	for _, f := range []struct {
 		name, query string
 	}{
-		{"comments", `SELECT x.id, x.ticket_id, COALESCE(x.author_id, 0), x.author, x.body, '', '', t.subject, t.status, t.requester_id,
-			COALESCE(t.assignee_id, 0), r.username, COALESCE(r.email, ''), COALESCE(a.email, '') FROM sd_comments x` + feedTicket +
-			` WHERE x.id > $1 AND x.public ORDER BY x.id LIMIT 200`},
 		{"history", `SELECT x.id, x.ticket_id, 0, x.actor, '', x.old_value, x.new_value, t.subject, t.status, t.requester_id,
 			COALESCE(t.assignee_id, 0), r.username, COALESCE(r.email, ''), COALESCE(a.email, '') FROM sd_history x` + feedTicket +
 			` WHERE x.id > $1 AND x.field = 'status' ORDER BY x.id LIMIT 200`},
+		{"comments", `SELECT x.id, x.ticket_id, COALESCE(x.author_id, 0), x.author, x.body, '', '', t.subject, t.status, t.requester_id,
+			COALESCE(t.assignee_id, 0), r.username, COALESCE(r.email, ''), COALESCE(a.email, '') FROM sd_comments x` + feedTicket +
+			` WHERE x.id > $1 AND x.public ORDER BY x.id LIMIT 200`},
 	} {
 		k, err := s.feed(ctx, f.name, f.query)
 		n += k
@@ -119,7 +119,7 @@ func (s *Service) feed(ctx context.Context, name, query string) (int, error) {
 	if errors.Is(store.MapError(err), store.ErrNotFound) {
 		table := map[string]string{"comments": "sd_comments", "history": "sd_history"}[name]
 		_, err = s.db.W.ExecContext(ctx, `INSERT INTO desk_mail_cursors (name, last_id) SELECT $1, COALESCE(MAX(id), 0) FROM `+table+
-			` ON CONFLICT (name) DO NOTHING`, name)
+			` WHERE TRUE ON CONFLICT (name) DO NOTHING`, name)
 		return 0, err
 	}
 	if err != nil {
