@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/deskmail"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -171,12 +172,20 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 	slaNotes.desk = desk
+	mc := cfg.Mail
+	mailDesk, err := deskmail.New(db, desk, notes, deskmail.Config{Address: mc.Address, SMTPAddr: mc.SMTPAddr, Recipients: mc.Recipients,
+		MaxMessageBytes: mc.MaxMessageBytes, TLSCertFile: mc.TLSCertFile, TLSKeyFile: mc.TLSKeyFile, RatePerHour: mc.RatePerHour,
+		OutboundChannel: mc.OutboundChannel, IMAP: deskmail.IMAPConfig{URL: mc.IMAPURL, Password: mc.IMAPPassword, Interval: mc.IMAPInterval,
+			DoneFolder: mc.IMAPDone, Group: mc.IMAPGroup}}, deskmail.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
 		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
+		DeskMail: mailDesk, Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -216,6 +225,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		link = u.String()
 	}
 	pipe.baseURL, slaNotes.baseURL = link, link
+	mailDesk.SetBaseURL(link)
 	log.Info("opsdeck listening", "addr", addr, "url", link, "database", string(db.Dialect), "location", db.Location, "version", opts.Version)
 	fmt.Fprintf(opts.Console, "opsdeck %s is running at %s (database: %s)\n", opts.Version, link, db.Location)
 	if created {
@@ -234,6 +244,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() { incs.Run(workCtx) })
 	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
 	wg.Go(func() { desk.Run(workCtx) })
+	wg.Go(func() {
+		if err := mailDesk.Run(workCtx); err != nil {
+			log.Error("service desk email stopped", "err", err)
+		}
+	})
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

@@ -38,8 +38,9 @@ type Config struct {
 	MaxMessageBytes int64
 	// TLSCertFile and TLSKeyFile offer STARTTLS on the listener.
 	TLSCertFile, TLSKeyFile string
-	// RatePerHour caps the tickets and replies one sender makes in an
-	// hour (default 30; further mail is dropped and counted).
+	// RatePerHour caps the messages one sender gets in per hour (0 = no
+	// cap; the setting's default is 30); further mail is dropped and
+	// counted.
 	RatePerHour int
 	// OutboundChannel names the notify email channel whose SMTP settings
 	// send the desk's mail ("" = no outbound mail).
@@ -146,9 +147,6 @@ func New(db *store.DB, desk *servicedesk.Service, ns *notify.Service, cfg Config
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = DefaultMaxMessage
 	}
-	if cfg.RatePerHour == 0 {
-		cfg.RatePerHour = 30
-	}
 	if cfg.IMAP.Interval <= 0 {
 		cfg.IMAP.Interval = time.Minute
 	}
@@ -195,6 +193,10 @@ func (s *Service) Config() Config {
 	}
 	return c
 }
+
+// SetBaseURL sets the link mails point to tickets with; call it before
+// Run.
+func (s *Service) SetBaseURL(u string) { s.cfg.BaseURL = u }
 
 // Wake asks the outbound side to look for new replies now.
 func (s *Service) Wake() {
