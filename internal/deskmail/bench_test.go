@@ -1,0 +1,96 @@
+package deskmail
+
+import (
+	"context"
+	"fmt"
+	"net/smtp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/store"
+	"github.com/opsdeck/opsdeck/internal/store/storetest"
+)
+
+// BenchmarkSMTPInbound delivers mail over real SMTP connections (net/smtp,
+// several at once, as an MTA flushing its queue) to the listener: half
+// the messages open tickets, half are replies threaded by the subject tag.
+// msgs/s is messages answered 250, each after its ticket or reply
+// committed.
+func BenchmarkSMTPInbound(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			var db *store.DB
+			if engine == "sqlite" {
+				db = storetest.SQLite(b)
+			} else {
+				db = storetest.Postgres(b)
+			}
+			f := newFixture(b, db, Config{})
+			ln, err := f.mail.Listen("127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- ln.Serve(ctx) }()
+			defer func() { cancel(); <-done }()
+			addr := ln.Addr().String()
+			// One ticket for the replies to go to.
+			first := f.ingest(mailText("alice@customer.example", "Bench root", "bench-root@c", "", "x"))
+			tag := fmt.Sprintf("[#%d]", first.TicketID)
+			var seq atomic.Int64
+			b.SetParallelism(4) // 4 × GOMAXPROCS connections
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				c, err := smtp.Dial(addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Close()
+				for pb.Next() {
+					n := seq.Add(1)
+					from := fmt.Sprintf("sender%d@bench.example", n%200)
+					subject := fmt.Sprintf("Bench %d", n)
+					if n%2 == 0 {
+						from, subject = "alice@customer.example", "Re: "+tag+" Bench root"
+					}
+					msg := strings.ReplaceAll(mailText(from, subject, fmt.Sprintf("bench-%d@c", n), "", "Message body number "+fmt.Sprint(n)), "\n", "\r\n")
+					if err := send(c, from, msg); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			var tickets, comments int
+			_ = db.R.QueryRow(`SELECT COUNT(*) FROM sd_tickets`).Scan(&tickets)
+			_ = db.R.QueryRow(`SELECT COUNT(*) FROM sd_comments`).Scan(&comments)
+			if tickets+comments < b.N {
+				b.Fatalf("%d messages, %d tickets + %d comments", b.N, tickets, comments)
+			}
+		})
+	}
+}
+
+// send runs one SMTP transaction on an open connection.
+func send(c *smtp.Client, from, msg string) error {
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt("support@desk.example"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write([]byte(msg)); err != nil {
+		return err
+	}
+	return w.Close()
+}
