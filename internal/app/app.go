@@ -172,11 +172,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 	slaNotes.desk = desk
-	mc := cfg.Mail
-	mailDesk, err := deskmail.New(db, desk, notes, deskmail.Config{Address: mc.Address, SMTPAddr: mc.SMTPAddr, Recipients: mc.Recipients,
-		MaxMessageBytes: mc.MaxMessageBytes, TLSCertFile: mc.TLSCertFile, TLSKeyFile: mc.TLSKeyFile, RatePerHour: mc.RatePerHour,
-		OutboundChannel: mc.OutboundChannel, IMAP: deskmail.IMAPConfig{URL: mc.IMAPURL, Password: mc.IMAPPassword, Interval: mc.IMAPInterval,
-			DoneFolder: mc.IMAPDone, Group: mc.IMAPGroup}}, deskmail.Options{Logger: log})
+	mailDesk, err := deskmail.New(db, desk, notes, deskmail.FromSettings(cfg.Mail), deskmail.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}

@@ -1,7 +1,6 @@
 package deskmail
 
 import (
-	"context"
 	"fmt"
 	"net/smtp"
 	"strings"
@@ -28,15 +27,7 @@ func BenchmarkSMTPInbound(b *testing.B) {
 				db = storetest.Postgres(b)
 			}
 			f := newFixture(b, db, Config{})
-			ln, err := f.mail.Listen("127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- ln.Serve(ctx) }()
-			defer func() { cancel(); <-done }()
-			addr := ln.Addr().String()
+			addr := startListener(b, f)
 			// One ticket for the replies to go to.
 			first := f.ingest(mailText("alice@customer.example", "Bench root", "bench-root@c", "", "x"))
 			tag := fmt.Sprintf("[#%d]", first.TicketID)

@@ -86,7 +86,10 @@ func (s *Service) Ingest(ctx context.Context, raw []byte, env Envelope) (Result,
 	if o, why := classify(m, s.own()); o != "" {
 		return s.finishDrop(ctx, rec, o, why)
 	}
-	if !s.rate.allow(m.From, s.now()) {
+	if over, err := s.overRate(ctx, m.From); err != nil || over {
+		if err != nil {
+			return Result{}, err
+		}
 		return s.finishDrop(ctx, rec, OutcomeRejected, fmt.Sprintf("over %d messages an hour from this sender", s.cfg.RatePerHour))
 	}
 	requester, err := s.requester(ctx, m)
@@ -119,6 +122,22 @@ func (s *Service) TooBig(ctx context.Context, partial []byte, env Envelope) (Res
 		rec.msgID, rec.from, rec.subject = m.MessageID, m.From, m.Subject
 	}
 	return s.drop(ctx, rec, OutcomeTooBig, fmt.Sprintf("over the %d-byte cap", s.cfg.MaxMessageBytes))
+}
+
+// overRate reports whether the sender already made RatePerHour tickets
+// and replies in the last hour. It counts the message log, so the cap
+// holds across restarts and for 'opsdeck mail deliver' processes.
+func (s *Service) overRate(ctx context.Context, from string) (bool, error) {
+	if s.cfg.RatePerHour <= 0 {
+		return false, nil
+	}
+	var n int
+	err := s.db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM desk_mail_messages WHERE direction = 'in' AND from_addr = $1 AND created_at > $2
+		AND outcome IN ('ticket', 'reply')`, from, s.now().UTC().Add(-time.Hour)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("deskmail: rate: %w", err)
+	}
+	return n >= s.cfg.RatePerHour, nil
 }
 
 // own lists the addresses mail from which is opsdeck talking to itself.

@@ -1,10 +1,6 @@
 package deskmail
 
-import (
-	"strings"
-	"sync"
-	"time"
-)
+import "strings"
 
 // Outcome is what became of an inbound message.
 type Outcome string
@@ -66,33 +62,4 @@ func classify(m *Message, own []string) (Outcome, string) {
 		return OutcomeBulk, "Precedence: " + p
 	}
 	return "", ""
-}
-
-// rateCap counts messages per sender in fixed windows; a sender over the
-// cap is dropped until the window turns.
-type rateCap struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	start  time.Time
-	counts map[string]int
-}
-
-func newRateCap(max int, window time.Duration) *rateCap {
-	return &rateCap{max: max, window: window, counts: map[string]int{}}
-}
-
-// allow counts one message from sender and reports whether it is within
-// the cap; max <= 0 means no cap.
-func (r *rateCap) allow(sender string, now time.Time) bool {
-	if r.max <= 0 {
-		return true
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Sub(r.start) >= r.window {
-		r.start, r.counts = now, map[string]int{}
-	}
-	r.counts[sender]++
-	return r.counts[sender] <= r.max
 }

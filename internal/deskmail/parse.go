@@ -11,7 +11,6 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decodes the charsets mail uses (ISO-8859-x, Windows-125x, Shift-JIS…)
@@ -244,10 +243,5 @@ func oneLine(s string, max int) string {
 		}
 		return r
 	}, s)
-	s = strings.TrimSpace(s)
-	for len(s) > max {
-		_, n := utf8.DecodeLastRuneInString(s)
-		s = s[:len(s)-n]
-	}
-	return s
+	return cut(strings.TrimSpace(s), max)
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -66,6 +67,13 @@ type IMAPConfig struct {
 	DoneFolder string
 	// Group names the group (queue) new tickets from this mailbox go to.
 	Group string
+}
+
+// FromSettings turns the mail.* settings into a Config.
+func FromSettings(m config.MailConfig) Config {
+	return Config{Address: m.Address, SMTPAddr: m.SMTPAddr, Recipients: m.Recipients, MaxMessageBytes: m.MaxMessageBytes,
+		TLSCertFile: m.TLSCertFile, TLSKeyFile: m.TLSKeyFile, RatePerHour: m.RatePerHour, OutboundChannel: m.OutboundChannel,
+		IMAP: IMAPConfig{URL: m.IMAPURL, Password: m.IMAPPassword, Interval: m.IMAPInterval, DoneFolder: m.IMAPDone, Group: m.IMAPGroup}}
 }
 
 // route is one accepted recipient: an address or "@domain", and the
@@ -125,7 +133,6 @@ type Service struct {
 	routes []route
 	log    *slog.Logger
 	now    func() time.Time
-	rate   *rateCap
 	wake   chan struct{}
 	counts map[Outcome]*atomic.Int64
 
@@ -173,7 +180,7 @@ func New(db *store.DB, desk *servicedesk.Service, ns *notify.Service, cfg Config
 		opts.Now = time.Now
 	}
 	s := &Service{db: db, desk: desk, notify: ns, cfg: cfg, routes: routes, log: opts.Logger.With("component", "deskmail"), now: opts.Now,
-		rate: newRateCap(cfg.RatePerHour, time.Hour), wake: make(chan struct{}, 1), counts: map[Outcome]*atomic.Int64{}}
+		wake: make(chan struct{}, 1), counts: map[Outcome]*atomic.Int64{}}
 	for _, o := range Outcomes() {
 		s.counts[o] = &atomic.Int64{}
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // startListener runs the SMTP listener on a random loopback port.
-func startListener(t *testing.T, f *fixture) string {
+func startListener(t testing.TB, f *fixture) string {
 	t.Helper()
 	ln, err := f.mail.Listen("127.0.0.1:0")
 	if err != nil {

@@ -23,6 +23,7 @@ CREATE TABLE desk_mail_messages (
 );
 CREATE INDEX desk_mail_messages_msgid ON desk_mail_messages (message_id);
 CREATE INDEX desk_mail_messages_ticket ON desk_mail_messages (ticket_id);
+CREATE INDEX desk_mail_messages_sender ON desk_mail_messages (from_addr, created_at);
 
 -- Outbound notifications, rendered when queued and sent at least once by
 -- the deskmail worker through a notify email channel's SMTP settings.
