@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"golang.org/x/net/netutil"
 )
+
+// maxConns bounds the SMTP connections served at once; more wait in the
+// kernel's accept queue.
+const maxConns = 200
 
 // Listener is the built-in SMTP server: it accepts mail for the
 // configured recipients and answers 250 only after Ingest committed the
@@ -54,7 +59,9 @@ func (s *Service) Listen(addr string) (*Listener, error) {
 	s.mu.Lock()
 	s.listen = ln.Addr().String()
 	s.mu.Unlock()
-	return &Listener{s: s, srv: srv, ln: ln}, nil
+	// go-smtp serves every connection it accepts; a bound keeps a flood of
+	// idle clients from holding unbounded goroutines and buffers.
+	return &Listener{s: s, srv: srv, ln: netutil.LimitListener(ln, maxConns)}, nil
 }
 
 // Addr is where the listener listens.

@@ -2,7 +2,16 @@ package deskmail
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/smtp"
 	"os"
 	"os/exec"
@@ -128,4 +137,60 @@ func TestSMTPListenerWithSwaks(t *testing.T) {
 	if tk := f.ticket(tid); tk.RequesterID != f.users["bob"] || tk.Subject != "Swaks says hello" {
 		t.Fatalf("%+v", tk)
 	}
+}
+
+// TestSMTPListenerSTARTTLS: with a certificate configured the listener
+// offers STARTTLS and takes mail over it.
+func TestSMTPListenerSTARTTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := dir+"/cert.pem", dir+"/key.pem"
+	pool := writeSelfSigned(t, certFile, keyFile)
+	f := newFixture(t, storetest.SQLite(t), Config{TLSCertFile: certFile, TLSKeyFile: keyFile})
+	addr := startListener(t, f)
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); !ok {
+		t.Fatal("STARTTLS not offered")
+	}
+	if err := c.StartTLS(&tls.Config{ServerName: "127.0.0.1", RootCAs: pool}); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(c, "alice@customer.example", strings.ReplaceAll(mailText("alice@customer.example", "Over TLS", "tls1@c", "", "secret stuff"), "\n", "\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var tid int64
+	if err := f.db.R.QueryRow(`SELECT ticket_id FROM desk_mail_messages WHERE message_id = 'tls1@c'`).Scan(&tid); err != nil || tid == 0 {
+		t.Fatal(tid, err)
+	}
+}
+
+// writeSelfSigned writes a certificate for 127.0.0.1 that is its own CA.
+func writeSelfSigned(t *testing.T, certFile, keyFile string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "opsdeck test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return pool
 }
