@@ -7,6 +7,7 @@
 #
 #   bench/run-mail.sh                 # 5000 messages, 8 connections
 #   N=20000 CONNS=16 bench/run-mail.sh
+#   DB='postgres://postgres@127.0.0.1:5432/maildb?sslmode=disable' bench/run-mail.sh   # an empty database
 set -euo pipefail
 
 N=${N:-5000}
@@ -22,11 +23,13 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 (cd "$root" && go build -o "$work/opsdeck" ./cmd/opsdeck && go build -o "$work/mailload" ./bench/mailload)
-"$work/opsdeck" migrate --data "$work/data" >/dev/null
-token=$("$work/opsdeck" token create --data "$work/data" --name bench --role admin 2>/dev/null)
+dbflag=()
+[ -n "${DB:-}" ] && dbflag=(--db "$DB")
+"$work/opsdeck" migrate --data "$work/data" "${dbflag[@]}" >/dev/null
+token=$("$work/opsdeck" token create --data "$work/data" "${dbflag[@]}" --name bench --role admin 2>/dev/null)
 smtp_addr=127.0.0.1:$(free_port)
 OPSDECK_ADMIN_PASSWORD=bench-admin-password-1 OPSDECK_MAIL_ADDRESS=support@example.com OPSDECK_MAIL_SMTP_ADDR=$smtp_addr \
-	OPSDECK_MAIL_RATE_PER_HOUR=0 "$work/opsdeck" serve --addr 127.0.0.1:0 --data "$work/data" --log-level warn >"$work/server.log" 2>&1 &
+	OPSDECK_MAIL_RATE_PER_HOUR=0 "$work/opsdeck" serve --addr 127.0.0.1:0 --data "$work/data" "${dbflag[@]}" --log-level warn >"$work/server.log" 2>&1 &
 server_pid=$!
 base_url=
 for _ in $(seq 100); do

@@ -74,44 +74,60 @@ func (s *Service) Ingest(ctx context.Context, raw []byte, env Envelope) (Result,
 		m.Loop["return-path"] = "<>"
 	}
 	rec := inbound{msgID: m.MessageID, via: env.Via, from: m.From, subject: m.Subject, size: int64(len(raw)), to: strings.Join(env.Rcpts, ", ")}
-	claim, err := s.claim(ctx, &rec)
-	if err != nil {
-		return Result{}, err
-	}
-	if claim.done {
-		s.counts[OutcomeDuplicate].Add(1)
-		s.log.Info("duplicate message ignored", "message_id", rec.msgID, "from", rec.from)
-		return Result{Outcome: OutcomeDuplicate, TicketID: claim.ticketID, Reason: "already received"}, nil
-	}
 	if o, why := classify(m, s.own()); o != "" {
-		return s.finishDrop(ctx, rec, o, why)
+		return s.drop(ctx, rec, o, why)
 	}
 	if over, err := s.overRate(ctx, m.From); err != nil || over {
 		if err != nil {
 			return Result{}, err
 		}
-		return s.finishDrop(ctx, rec, OutcomeRejected, fmt.Sprintf("over %d messages an hour from this sender", s.cfg.RatePerHour))
+		return s.drop(ctx, rec, OutcomeRejected, fmt.Sprintf("over %d messages an hour from this sender", s.cfg.RatePerHour))
 	}
 	requester, err := s.requester(ctx, m)
 	if err != nil {
 		if _, ok := valid.As(err); ok {
-			return s.finishDrop(ctx, rec, OutcomeRejected, err.Error())
+			return s.drop(ctx, rec, OutcomeRejected, err.Error())
 		}
 		return Result{}, err
 	}
 	actor := auth.WithActor(ctx, auth.Actor{Principal: auth.Principal{Kind: auth.ActorUser, UserID: requester.id, Name: requester.username, Role: requester.role}, Via: ViaEmail})
-	res, err := s.apply(ctx, actor, claim, &rec, m, env, requester)
+	// The plan (a reply to which ticket, or a new one) is committed with
+	// the claim, before the change, so a crashed try can be recognised.
+	pl := plan{outcome: OutcomeTicket, requesterID: requester.id}
+	if id := s.thread(ctx, actor, m); id != 0 {
+		pl.outcome, pl.ticketID = OutcomeReply, id
+	}
+	claim, err := s.claim(ctx, &rec, pl)
 	if err != nil {
 		return Result{}, err
 	}
-	s.attach(ctx, actor, res.TicketID, m)
-	if err := s.finish(ctx, rec, res.Outcome, res.Reason); err != nil {
+	if claim.done {
+		return s.duplicate(rec, claim.ticketID), nil
+	}
+	res, err := s.apply(ctx, actor, claim, &rec, m, env, requester, pl)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(m.Files) > 0 || len(m.Notes) > 0 {
+		if err := s.planned(ctx, rec.id, res.TicketID, res.CommentID); err != nil {
+			return Result{}, err
+		}
+		s.attach(ctx, actor, res.TicketID, m)
+	}
+	if err := s.finish(ctx, rec, res); err != nil {
 		return Result{}, err
 	}
 	s.counts[res.Outcome].Add(1)
 	s.log.Info("mail received", "outcome", res.Outcome, "ticket", res.TicketID, "from", m.From, "message_id", m.MessageID, "via", env.Via)
 	s.Wake()
 	return res, nil
+}
+
+// duplicate counts and logs a message received before.
+func (s *Service) duplicate(rec inbound, ticketID int64) Result {
+	s.counts[OutcomeDuplicate].Add(1)
+	s.log.Info("duplicate message ignored", "message_id", rec.msgID, "from", rec.from)
+	return Result{Outcome: OutcomeDuplicate, TicketID: ticketID, Reason: "already received"}
 }
 
 // TooBig records a message over the size cap from what of it arrived.
@@ -152,45 +168,39 @@ func (s *Service) own() []string {
 	return out
 }
 
-// apply threads the message into a ticket the requester may see, or
-// opens a new one. The row's plan (reply to which ticket, or new) is
-// committed before the change so a crashed try can be recognised.
-func (s *Service) apply(ctx, actor context.Context, c claimed, rec *inbound, m *Message, env Envelope, r requesterRow) (Result, error) {
+// apply carries out the plan: a public reply as the sender, or a new
+// ticket. A reply the ticket refuses (closed, past the reopen window, a
+// sender who may not reply) becomes a new ticket that says so; the row's
+// plan is changed first.
+func (s *Service) apply(ctx, actor context.Context, c claimed, rec *inbound, m *Message, env Envelope, r requesterRow, pl plan) (Result, error) {
 	if c.recover {
 		if res, ok, err := s.recoverClaim(ctx, c, rec, r); err != nil || ok {
 			return res, err
 		}
+		pl.outcome, pl.ticketID = c.plan, c.ticketID
 	}
-	body := replyText(m.Text, len(m.Files) > 0)
 	note := ""
-	if id := s.thread(ctx, actor, m); id != 0 {
-		if err := s.plan(ctx, rec.id, OutcomeReply, id, r.id); err != nil {
-			return Result{}, err
-		}
-		cm, err := s.desk.AddComment(actor, id, true, cut(body, servicedesk.MaxComment))
+	if pl.outcome == OutcomeReply {
+		body := replyText(m.Text, len(m.Files) > 0)
+		cm, err := s.desk.AddComment(actor, pl.ticketID, true, cut(body, servicedesk.MaxComment))
 		if err == nil {
-			if err := s.planned(ctx, rec.id, id, cm.ID); err != nil {
-				return Result{}, err
-			}
-			return Result{Outcome: OutcomeReply, TicketID: id, CommentID: cm.ID}, nil
+			return Result{Outcome: OutcomeReply, TicketID: pl.ticketID, CommentID: cm.ID}, nil
 		}
 		ve, isValid := valid.As(err)
 		if !isValid && !errors.Is(err, servicedesk.ErrForbidden) {
 			return Result{}, err
 		}
-		// A closed ticket, one past its reopen window, or a sender who may
-		// not reply: the mail opens a new ticket that says so.
 		if isValid {
-			note = fmt.Sprintf("Follow-up to #%d, which could not take a reply: %s.\n\n", id, ve.Msg)
+			note = fmt.Sprintf("Follow-up to #%d, which could not take a reply: %s.\n\n", pl.ticketID, ve.Msg)
 		} else {
-			note = fmt.Sprintf("Follow-up to #%d.\n\n", id)
+			note = fmt.Sprintf("Follow-up to #%d.\n\n", pl.ticketID)
+		}
+		if err := s.replan(ctx, rec.id, OutcomeTicket, 0); err != nil {
+			return Result{}, err
 		}
 	}
 	group, err := s.groupFor(ctx, env)
 	if err != nil {
-		return Result{}, err
-	}
-	if err := s.plan(ctx, rec.id, OutcomeTicket, 0, r.id); err != nil {
 		return Result{}, err
 	}
 	subject := strings.TrimSpace(m.Subject)
@@ -201,9 +211,6 @@ func (s *Service) apply(ctx, actor context.Context, c claimed, rec *inbound, m *
 	t, err := s.desk.CreateTicket(system, servicedesk.NewTicket{Subject: subject, Description: cut(note+strings.TrimSpace(m.Text), servicedesk.MaxDescription),
 		RequesterID: r.id, GroupID: group})
 	if err != nil {
-		return Result{}, err
-	}
-	if err := s.planned(ctx, rec.id, t.ID, 0); err != nil {
 		return Result{}, err
 	}
 	return Result{Outcome: OutcomeTicket, TicketID: t.ID}, nil

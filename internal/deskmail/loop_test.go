@@ -64,6 +64,9 @@ func TestLoopMailNeverMakesTickets(t *testing.T) {
 		if r.Outcome != OutcomeLoop {
 			t.Fatalf("bounce: %+v", r)
 		}
+		if r = f.ingest(mailText("MAILER-DAEMON@mx.example", tag+"Undelivered", "bounce@mx", "", "failed")); r.Outcome != OutcomeDuplicate {
+			t.Fatalf("the same bounce again: %+v", r)
+		}
 		// Rate cap: alice's real mail counted 1; two more pass, then drop.
 		for i := range 4 {
 			r = f.ingest(mailText("alice@customer.example", "Spam "+itoa(int64(i)), fmt.Sprintf("rate%d@c", i), "", "x"))

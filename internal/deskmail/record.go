@@ -28,25 +28,38 @@ type claimed struct {
 	since    time.Time // when the unfinished try started
 }
 
-// claim inserts the row for rec's Message-ID, or reads the one a former
-// delivery left: finished (a duplicate), in flight (ErrInFlight), or
-// abandoned by a crash (recover).
-func (s *Service) claim(ctx context.Context, rec *inbound) (claimed, error) {
+// plan is what a message is about to do: open a ticket, or reply to one.
+type plan struct {
+	outcome     Outcome
+	ticketID    int64
+	requesterID int64
+}
+
+// claim inserts the row for rec's Message-ID with its plan, or reads the
+// one a former delivery left: finished (a duplicate), in flight
+// (ErrInFlight), or abandoned by a crash (recover, with that try's plan).
+func (s *Service) claim(ctx context.Context, rec *inbound, pl plan) (claimed, error) {
 	now := s.now().UTC().Truncate(time.Second)
-	err := s.db.W.QueryRowContext(ctx, `INSERT INTO desk_mail_messages (direction, message_id, via, from_addr, to_addr, subject, size, status, created_at, updated_at)
-		VALUES ('in', $1, $2, $3, $4, $5, $6, 'processing', $7, $7) ON CONFLICT (direction, message_id) DO NOTHING RETURNING id`,
-		rec.msgID, rec.via, rec.from, oneLine(rec.to, 500), rec.subject, rec.size, now).Scan(&rec.id)
+	err := s.db.W.QueryRowContext(ctx, `INSERT INTO desk_mail_messages (direction, message_id, via, from_addr, to_addr, subject, size, status,
+		outcome, ticket_id, requester_id, created_at, updated_at)
+		VALUES ('in', $1, $2, $3, $4, $5, $6, 'processing', $7, $8, $9, $10, $10) ON CONFLICT (direction, message_id) DO NOTHING RETURNING id`,
+		rec.msgID, rec.via, rec.from, oneLine(rec.to, 500), rec.subject, rec.size, string(pl.outcome), nullID(pl.ticketID), nullID(pl.requesterID), now).Scan(&rec.id)
 	if err == nil {
 		return claimed{}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return claimed{}, fmt.Errorf("deskmail: record message: %w", store.MapError(err))
 	}
+	return s.existing(ctx, rec, now)
+}
+
+// existing reads the row a former delivery of rec left.
+func (s *Service) existing(ctx context.Context, rec *inbound, now time.Time) (claimed, error) {
 	var c claimed
 	var status, plan string
 	var tid sql.NullInt64
 	var updated time.Time
-	err = s.db.W.QueryRowContext(ctx, `SELECT id, status, outcome, ticket_id, created_at, updated_at FROM desk_mail_messages
+	err := s.db.W.QueryRowContext(ctx, `SELECT id, status, outcome, ticket_id, created_at, updated_at FROM desk_mail_messages
 		WHERE direction = 'in' AND message_id = $1`, rec.msgID).Scan(&rec.id, &status, &plan, &tid, &c.since, &updated)
 	if err != nil {
 		return claimed{}, fmt.Errorf("deskmail: read message: %w", store.MapError(err))
@@ -64,10 +77,10 @@ func (s *Service) claim(ctx context.Context, rec *inbound) (claimed, error) {
 	return c, err
 }
 
-// plan records what the try is about to do, before doing it.
-func (s *Service) plan(ctx context.Context, rowID int64, o Outcome, ticketID, requesterID int64) error {
-	_, err := s.db.W.ExecContext(ctx, `UPDATE desk_mail_messages SET outcome = $1, ticket_id = $2, requester_id = $3, updated_at = $4 WHERE id = $5`,
-		string(o), nullID(ticketID), requesterID, s.now().UTC(), rowID)
+// replan records a changed plan before acting on it.
+func (s *Service) replan(ctx context.Context, rowID int64, o Outcome, ticketID int64) error {
+	_, err := s.db.W.ExecContext(ctx, `UPDATE desk_mail_messages SET outcome = $1, ticket_id = $2, updated_at = $3 WHERE id = $4`,
+		string(o), nullID(ticketID), s.now().UTC(), rowID)
 	if err != nil {
 		return fmt.Errorf("deskmail: plan: %w", err)
 	}
@@ -116,38 +129,41 @@ func (s *Service) recoverClaim(ctx context.Context, c claimed, rec *inbound, r r
 	return Result{}, false, nil
 }
 
-// finish marks the row done with its outcome.
-func (s *Service) finish(ctx context.Context, rec inbound, o Outcome, reason string) error {
-	_, err := s.db.W.ExecContext(ctx, `UPDATE desk_mail_messages SET status = 'done', outcome = $1, reason = $2, updated_at = $3 WHERE id = $4`,
-		string(o), oneLine(reason, 500), s.now().UTC(), rec.id)
+// finish marks the row done with its outcome, ticket and comment.
+func (s *Service) finish(ctx context.Context, rec inbound, res Result) error {
+	_, err := s.db.W.ExecContext(ctx, `UPDATE desk_mail_messages SET status = 'done', outcome = $1, reason = $2, ticket_id = $3, comment_id = $4,
+		updated_at = $5 WHERE id = $6`, string(res.Outcome), oneLine(res.Reason, 500), nullID(res.TicketID), nullID(res.CommentID), s.now().UTC(), rec.id)
 	if err != nil {
 		return fmt.Errorf("deskmail: finish: %w", err)
 	}
 	return nil
 }
 
-// finishDrop records a claimed message as dropped.
-func (s *Service) finishDrop(ctx context.Context, rec inbound, o Outcome, reason string) (Result, error) {
-	if err := s.finish(ctx, rec, o, reason); err != nil {
-		return Result{}, err
-	}
-	s.counts[o].Add(1)
-	s.log.Info("mail dropped", "outcome", o, "reason", reason, "from", rec.from, "message_id", rec.msgID, "via", rec.via)
-	return Result{Outcome: o, Reason: reason}, nil
-}
-
-// drop records a message dropped before it could be claimed (too big,
-// unreadable); a repeat of the same bytes is a duplicate.
+// drop records a message that changes nothing (a loop, bulk, too big,
+// refused) in one statement. A message recorded before is a duplicate;
+// one that a crashed try left unfinished is finished as dropped.
 func (s *Service) drop(ctx context.Context, rec inbound, o Outcome, reason string) (Result, error) {
-	now := s.now().UTC()
-	_, err := s.db.W.ExecContext(ctx, `INSERT INTO desk_mail_messages (direction, message_id, via, from_addr, to_addr, subject, size, status, outcome, reason, created_at, updated_at)
+	now := s.now().UTC().Truncate(time.Second)
+	res, err := s.db.W.ExecContext(ctx, `INSERT INTO desk_mail_messages (direction, message_id, via, from_addr, to_addr, subject, size, status, outcome, reason, created_at, updated_at)
 		VALUES ('in', $1, $2, $3, $4, $5, $6, 'done', $7, $8, $9, $9) ON CONFLICT (direction, message_id) DO NOTHING`,
 		rec.msgID, rec.via, rec.from, oneLine(rec.to, 500), rec.subject, rec.size, string(o), oneLine(reason, 500), now)
 	if err != nil {
 		return Result{}, fmt.Errorf("deskmail: record dropped message: %w", store.MapError(err))
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		c, err := s.existing(ctx, &rec, now)
+		if err != nil {
+			return Result{}, err
+		}
+		if c.done {
+			return s.duplicate(rec, c.ticketID), nil
+		}
+		if err := s.finish(ctx, rec, Result{Outcome: o, Reason: reason}); err != nil {
+			return Result{}, err
+		}
+	}
 	s.counts[o].Add(1)
-	s.log.Info("mail dropped", "outcome", o, "reason", reason, "from", rec.from, "via", rec.via)
+	s.log.Info("mail dropped", "outcome", o, "reason", reason, "from", rec.from, "message_id", rec.msgID, "via", rec.via)
 	return Result{Outcome: o, Reason: reason}, nil
 }
 
