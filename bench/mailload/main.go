@@ -3,8 +3,9 @@
 // message after another, as an MTA flushing its queue), then, given an
 // admin -token, asks the API what became of them.
 //
-// Every -reply-every'th message answers the first ticket by its subject
-// tag; the rest open tickets from -senders different addresses.
+// First -roots messages open tickets; then every -reply-every'th message
+// answers one of them (round robin, from its requester, by the subject
+// tag) and the rest open tickets from -senders different addresses.
 //
 //	mailload -smtp 127.0.0.1:2525 -to support@example.com -n 5000 -conns 8 -url http://127.0.0.1:8080 -token odk_...
 package main
@@ -39,7 +40,7 @@ func main() {
 type plan struct {
 	SMTP, To, URL, Token string
 	N, Conns, Senders    int
-	ReplyEvery           int
+	ReplyEvery, Roots    int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -53,24 +54,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&p.N, "n", 2000, "messages to send")
 	fs.IntVar(&p.Conns, "conns", 8, "SMTP connections at once")
 	fs.IntVar(&p.Senders, "senders", 200, "distinct sender addresses")
-	fs.IntVar(&p.ReplyEvery, "reply-every", 2, "every n-th message is a reply into the first ticket (0: none)")
+	fs.IntVar(&p.ReplyEvery, "reply-every", 2, "every n-th message is a reply into one of the root tickets (0: none)")
+	fs.IntVar(&p.Roots, "roots", 50, "tickets opened first for the replies to go to (needs -url and -token)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if p.N < 1 || p.Conns < 1 || p.Senders < 1 || p.ReplyEvery < 0 {
-		fmt.Fprintln(stderr, "mailload: -n, -conns and -senders must be at least 1")
+	if p.N < 1 || p.Conns < 1 || p.Senders < 1 || p.ReplyEvery < 0 || p.Roots < 1 || p.Roots > 500 {
+		fmt.Fprintln(stderr, "mailload: -n, -conns and -senders must be at least 1, -roots from 1 to 500")
 		return 2
 	}
 	before, _ := counters(ctx, p)
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
-	// The first message opens the ticket the replies go to.
-	if err := deliver(p, "root@mailload.example", "mailload root "+run, "root-"+run); err != nil {
-		fmt.Fprintln(stderr, "mailload:", err)
-		return 1
+	// The roots: tickets the replies go to, spread so that replies do not
+	// all queue on one ticket's lock.
+	for r := range p.Roots {
+		if err := deliver(p, fmt.Sprintf("root%d@mailload.example", r), "mailload root "+run, fmt.Sprintf("root%d-%s", r, run)); err != nil {
+			fmt.Fprintln(stderr, "mailload:", err)
+			return 1
+		}
 	}
-	root := 0
+	roots := map[int]int{}
 	if p.URL != "" {
-		root = findRoot(ctx, p, "root-"+run)
+		roots = findRoots(ctx, p, run)
 	}
 	var next, failed atomic.Int64
 	lat := make([][]time.Duration, p.Conns)
@@ -91,8 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				}
 				from := fmt.Sprintf("sender%d@mailload.example", i%int64(p.Senders))
 				subject := fmt.Sprintf("mailload %s #%d", run, i)
-				if p.ReplyEvery > 0 && root > 0 && i%int64(p.ReplyEvery) == 0 {
-					from, subject = "root@mailload.example", fmt.Sprintf("Re: [#%d] mailload root", root)
+				if r := int(i/int64(max(p.ReplyEvery, 1))) % p.Roots; p.ReplyEvery > 0 && roots[r] > 0 && i%int64(p.ReplyEvery) == 0 {
+					from, subject = fmt.Sprintf("root%d@mailload.example", r), fmt.Sprintf("Re: [#%d] mailload root", roots[r])
 				}
 				t0 := time.Now()
 				if err := send(c, from, p.To, message(from, p.To, subject, fmt.Sprintf("m%d-%s", i, run))); err != nil {
@@ -183,21 +188,24 @@ func counters(ctx context.Context, p plan) (map[string]int64, error) {
 	return st.Counters, err
 }
 
-// findRoot returns the ticket the root message opened.
-func findRoot(ctx context.Context, p plan, id string) int {
+// findRoots returns the tickets the root messages opened, by root number.
+func findRoots(ctx context.Context, p plan, run string) map[int]int {
 	var list struct {
 		Data []struct {
 			MessageID string `json:"message_id"`
 			TicketID  int    `json:"ticket_id"`
 		} `json:"data"`
 	}
-	if err := get(ctx, p, "/api/v1/service-desk/email/messages?outcome=ticket&limit=20", &list); err != nil {
-		return 0
+	out := map[int]int{}
+	if err := get(ctx, p, "/api/v1/service-desk/email/messages?outcome=ticket&limit=500", &list); err != nil {
+		return out
 	}
 	for _, m := range list.Data {
-		if m.MessageID == id+"@mailload.example" {
-			return m.TicketID
+		var r int
+		var rest string
+		if n, _ := fmt.Sscanf(m.MessageID, "root%d-%s", &r, &rest); n == 2 && rest == run+"@mailload.example" {
+			out[r] = m.TicketID
 		}
 	}
-	return 0
+	return out
 }

@@ -14,7 +14,8 @@ import (
 
 // BenchmarkSMTPInbound delivers mail over real SMTP connections (net/smtp,
 // several at once, as an MTA flushing its queue) to the listener: half
-// the messages open tickets, half are replies threaded by the subject tag.
+// the messages open tickets, half are replies threaded by the subject tag
+// into 50 tickets.
 // msgs/s is messages answered 250, each after its ticket or reply
 // committed.
 func BenchmarkSMTPInbound(b *testing.B) {
@@ -28,9 +29,12 @@ func BenchmarkSMTPInbound(b *testing.B) {
 			}
 			f := newFixture(b, db, Config{})
 			addr := startListener(b, f)
-			// One ticket for the replies to go to.
-			first := f.ingest(mailText("alice@customer.example", "Bench root", "bench-root@c", "", "x"))
-			tag := fmt.Sprintf("[#%d]", first.TicketID)
+			// Tickets for the replies to go to, 50 so that replies do not all
+			// queue on one ticket's lock.
+			var roots []int64
+			for r := range 50 {
+				roots = append(roots, f.ingest(mailText(fmt.Sprintf("root%d@bench.example", r), "Bench root", fmt.Sprintf("root%d@c", r), "", "x")).TicketID)
+			}
 			var seq atomic.Int64
 			b.SetParallelism(4) // 4 × GOMAXPROCS connections
 			b.ResetTimer()
@@ -46,8 +50,8 @@ func BenchmarkSMTPInbound(b *testing.B) {
 					n := seq.Add(1)
 					from := fmt.Sprintf("sender%d@bench.example", n%200)
 					subject := fmt.Sprintf("Bench %d", n)
-					if n%2 == 0 {
-						from, subject = "alice@customer.example", "Re: "+tag+" Bench root"
+					if r := (n / 2) % 50; n%2 == 0 {
+						from, subject = fmt.Sprintf("root%d@bench.example", r), fmt.Sprintf("Re: [#%d] Bench root", roots[r])
 					}
 					msg := strings.ReplaceAll(mailText(from, subject, fmt.Sprintf("bench-%d@c", n), "", "Message body number "+fmt.Sprint(n)), "\n", "\r\n")
 					if err := send(c, from, msg); err != nil {
