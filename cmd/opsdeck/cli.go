@@ -67,6 +67,7 @@ func commands() []command {
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
 		{"license", "software licenses: list and CSV export", cmdLicense},
+		{"mail", "service-desk email: deliver a message from stdin, poll IMAP once", cmdMail},
 		{"version", "print the version", cmdVersion},
 	}
 }
@@ -112,6 +113,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				return 2
 			}
 			fmt.Fprintln(stderr, "opsdeck "+name+": "+err.Error())
+			if ee := (*exitError)(nil); errors.As(err, &ee) {
+				return ee.code
+			}
 			return 1
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/deskmail"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -172,12 +173,16 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 	slaNotes.desk = desk
 	licNotes := &licenseNotifier{db: db, assets: assetReg, auth: as, notes: notes, log: log}
+	mailDesk, err := deskmail.New(db, desk, notes, deskmail.FromSettings(cfg.Mail), deskmail.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
 		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
+		DeskMail: mailDesk, Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -217,6 +222,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		link = u.String()
 	}
 	pipe.baseURL, slaNotes.baseURL, licNotes.baseURL = link, link, link
+	mailDesk.SetBaseURL(link)
 	log.Info("opsdeck listening", "addr", addr, "url", link, "database", string(db.Dialect), "location", db.Location, "version", opts.Version)
 	fmt.Fprintf(opts.Console, "opsdeck %s is running at %s (database: %s)\n", opts.Version, link, db.Location)
 	if created {
@@ -236,6 +242,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
 	wg.Go(func() { desk.Run(workCtx) })
 	wg.Go(func() { licNotes.Run(workCtx) })
+	wg.Go(func() {
+		if err := mailDesk.Run(workCtx); err != nil {
+			log.Error("service desk email stopped", "err", err)
+		}
+	})
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

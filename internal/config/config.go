@@ -49,6 +49,9 @@ type Config struct {
 	ServiceDesk ServiceDeskConfig
 	// Assets holds how many days ahead warranty and lease ends are flagged.
 	Assets AssetsConfig
+	// Mail is the service desk's email: the SMTP listener, IMAP polling
+	// and the channel outbound mail leaves through.
+	Mail MailConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -102,6 +105,20 @@ type ServiceDeskConfig struct {
 	MaxAttachmentBytes int64
 }
 
+// MailConfig is the service desk's email (see docs/servicedesk.md). The
+// IMAP password is a secret: never printed, never logged.
+type MailConfig struct {
+	Address, SMTPAddr               string
+	Recipients                      []string
+	MaxMessageBytes                 int64
+	TLSCertFile, TLSKeyFile         string
+	RatePerHour                     int
+	OutboundChannel                 string
+	IMAPURL, IMAPPassword, IMAPDone string
+	IMAPGroup                       string
+	IMAPInterval                    time.Duration
+}
+
 // AssetsConfig tunes the asset register.
 type AssetsConfig struct {
 	WarnDays int
@@ -142,6 +159,7 @@ func Default() Config {
 		},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
+		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 	}
 }
 

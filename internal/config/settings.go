@@ -51,6 +51,19 @@ func settings() []setting {
 		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
 		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
 		{"assets.warn_days", func(c *Config) any { return &c.Assets.WarnDays }},
+		{"mail.address", func(c *Config) any { return &c.Mail.Address }},
+		{"mail.smtp_addr", func(c *Config) any { return &c.Mail.SMTPAddr }},
+		{"mail.recipients", func(c *Config) any { return &c.Mail.Recipients }},
+		{"mail.max_message_bytes", func(c *Config) any { return &c.Mail.MaxMessageBytes }},
+		{"mail.tls_cert_file", func(c *Config) any { return &c.Mail.TLSCertFile }},
+		{"mail.tls_key_file", func(c *Config) any { return &c.Mail.TLSKeyFile }},
+		{"mail.rate_per_hour", func(c *Config) any { return &c.Mail.RatePerHour }},
+		{"mail.outbound_channel", func(c *Config) any { return &c.Mail.OutboundChannel }},
+		{"mail.imap_url", func(c *Config) any { return &c.Mail.IMAPURL }},
+		{"mail.imap_password", func(c *Config) any { return &c.Mail.IMAPPassword }},
+		{"mail.imap_interval", func(c *Config) any { return &c.Mail.IMAPInterval }},
+		{"mail.imap_done_folder", func(c *Config) any { return &c.Mail.IMAPDone }},
+		{"mail.imap_group", func(c *Config) any { return &c.Mail.IMAPGroup }},
 	}
 }
 

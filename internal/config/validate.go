@@ -93,6 +93,15 @@ func (l *loader) validate() {
 	if n := c.Assets.WarnDays; n < 1 || n > 365 {
 		check("assets.warn_days", fmt.Sprintf("%d is out of range; must be from 1 to 365", n))
 	}
+	if n := c.Mail.MaxMessageBytes; n < 1024 || n > 1<<30 {
+		check("mail.max_message_bytes", fmt.Sprintf("%d is out of range; must be from 1024 to 1073741824 (1 GiB)", n))
+	}
+	if n := c.Mail.RatePerHour; n < 0 || n > 100000 {
+		check("mail.rate_per_hour", fmt.Sprintf("%d is out of range; must be from 0 (no cap) to 100000", n))
+	}
+	if d := c.Mail.IMAPInterval; d < 5*time.Second || d > 24*time.Hour {
+		check("mail.imap_interval", fmt.Sprintf("%s is out of range; must be from 5s to 24h", d))
+	}
 	if n := c.ServiceDesk.MaxAttachmentBytes; n < 1024 || n > 1<<30 {
 		check("servicedesk.max_attachment_bytes", fmt.Sprintf("%d is out of range; must be from 1024 to 1073741824 (1 GiB)", n))
 	}

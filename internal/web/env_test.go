@@ -13,6 +13,7 @@ import (
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
+	"github.com/opsdeck/opsdeck/internal/deskmail"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -37,6 +38,7 @@ type testEnv struct {
 	cmdb   *cmdb.Service
 	desk   *servicedesk.Service
 	inst   *licenseInventory // the agents' software inventory licenses see
+	mail   *deskmail.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -85,13 +87,17 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
 	inv := &licenseInventory{}
 	assetReg := assets.NewService(db, assets.Options{Logger: log, CMDB: ci, Installations: inv.find})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
+	mailDesk, err := deskmail.New(db, desk, ns, deskmail.Config{Address: "support@desk.example", IMAP: deskmail.IMAPConfig{URL: "imaps://desk@mail.desk.example/INBOX", Password: "imap-s3cret"}}, deskmail.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, inst: inv, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, inst: inv, mail: mailDesk, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

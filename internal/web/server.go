@@ -14,6 +14,7 @@ import (
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
+	"github.com/opsdeck/opsdeck/internal/deskmail"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -55,6 +56,8 @@ type Options struct {
 	// ServiceDesk is the service desk (tickets, SLAs); nil leaves its
 	// routes out.
 	ServiceDesk *servicedesk.Service
+	// DeskMail is the service desk's email; nil leaves its page out.
+	DeskMail *deskmail.Service
 	// KB is the knowledge base; nil leaves its routes out.
 	KB *kb.Service
 	// Assets is the asset register; nil leaves its routes out.

@@ -53,6 +53,7 @@ var navigation = []struct {
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
+	{navLink{"/service-desk/email", "Email", "service-desk-email"}, auth.RoleAdmin, "tickets"},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
@@ -205,6 +206,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.ServiceDesk != nil
 	case "kb":
 		return s.opts.KB != nil
+	case "service-desk-email":
+		return s.opts.DeskMail != nil
 	}
 	return true
 }
