@@ -366,8 +366,8 @@ func TestConflicts(t *testing.T) {
 		}
 		me := open(at, f.web)
 		same := open(at.Add(30*time.Minute), f.web)
-		neighbour := open(at, f.dbCI)            // web depends on db: one hop
-		twoHops := open(at, f.host)              // two hops from web: beyond depth 1
+		neighbour := open(at, f.dbCI)             // web depends on db: one hop
+		twoHops := open(at, f.host)               // two hops from web: beyond depth 1
 		later := open(at.Add(2*time.Hour), f.web) // no overlap
 		unrelated := open(at, f.other)
 		draft, _ := f.s.Create(ctx, f.normal(at, f.web)) // drafts are not planned yet
