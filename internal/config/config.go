@@ -49,6 +49,8 @@ type Config struct {
 	ServiceDesk ServiceDeskConfig
 	// Assets holds how many days ahead warranty and lease ends are flagged.
 	Assets AssetsConfig
+	// Changes tunes change management.
+	Changes ChangesConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -102,6 +104,12 @@ type ServiceDeskConfig struct {
 	MaxAttachmentBytes int64
 }
 
+// ChangesConfig tunes change management: how long after a change started
+// or ended an incident on its CIs is flagged as possibly caused by it.
+type ChangesConfig struct {
+	IncidentWindow time.Duration
+}
+
 // AssetsConfig tunes the asset register.
 type AssetsConfig struct {
 	WarnDays int
@@ -142,6 +150,7 @@ func Default() Config {
 		},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
+		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 	}
 }
 

@@ -51,6 +51,7 @@ func settings() []setting {
 		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
 		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
 		{"assets.warn_days", func(c *Config) any { return &c.Assets.WarnDays }},
+		{"changes.incident_window", func(c *Config) any { return &c.Changes.IncidentWindow }},
 	}
 }
 
