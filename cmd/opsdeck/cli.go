@@ -66,6 +66,7 @@ func commands() []command {
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
+		{"change", "open, start and close changes from pipelines (through the API)", cmdChange},
 		{"version", "print the version", cmdVersion},
 	}
 }
