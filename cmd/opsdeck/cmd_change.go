@@ -167,7 +167,9 @@ func changeStep(ctx context.Context, c *cli, name, usageLine, help string, args 
 
 func changeStart(ctx context.Context, c *cli, args []string) error {
 	return changeStep(ctx, c, "start", "change start NUMBER [flags]", "Marks a scheduled change implementing (its CIs' monitors go into maintenance).", args,
-		func(*flag.FlagSet) func() map[string]any { return func() map[string]any { return map[string]any{"action": "start"} } })
+		func(*flag.FlagSet) func() map[string]any {
+			return func() map[string]any { return map[string]any{"action": "start"} }
+		})
 }
 
 func changeClose(ctx context.Context, c *cli, args []string) error {
@@ -176,6 +178,8 @@ func changeClose(ctx context.Context, c *cli, args []string) error {
 		func(fs *flag.FlagSet) func() map[string]any {
 			outcome := fs.String("outcome", "", "`outcome`: successful, failed or rolled_back")
 			comment := fs.String("comment", "", "a `comment` for the timeline")
-			return func() map[string]any { return map[string]any{"action": "close", "outcome": *outcome, "comment": *comment} }
+			return func() map[string]any {
+				return map[string]any{"action": "close", "outcome": *outcome, "comment": *comment}
+			}
 		})
 }
