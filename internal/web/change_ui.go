@@ -189,7 +189,7 @@ func (s *Server) changeTransitionUI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := change.Step{Action: change.Action(r.PostFormValue("action")), Outcome: change.Outcome(r.PostFormValue("outcome")),
-		Comment: strings.TrimSpace(r.PostFormValue("comment"))}
+		Comment: strings.TrimSpace(r.PostFormValue("note"))}
 	if _, err := s.opts.Changes.Transition(r.Context(), id, st); err != nil {
 		s.changeActionFail(w, r, err)
 		return
