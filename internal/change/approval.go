@@ -157,16 +157,7 @@ func (s *Service) SaveGroup(ctx context.Context, g Group) (Group, error) {
 
 // DeleteGroup removes an approver group and the rule terms naming it.
 func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM cab_groups WHERE id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("change: delete group: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("change: group %d: %w", id, store.ErrNotFound)
-		}
-		return auth.Audit(ctx, tx, "change.group.delete", "cab_group", fmt.Sprint(id), "")
-	})
+	return s.deleteRow(ctx, "cab_groups", "cab_group", "change.group.delete", id)
 }
 
 // Rules returns the approval rule of every risk level (levels without

@@ -194,16 +194,7 @@ func (s *Service) SaveFreeze(ctx context.Context, f Freeze) (Freeze, error) {
 
 // DeleteFreeze removes a freeze.
 func (s *Service) DeleteFreeze(ctx context.Context, id int64) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM change_freezes WHERE id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("change: delete freeze: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("change: freeze %d: %w", id, store.ErrNotFound)
-		}
-		return auth.Audit(ctx, tx, "change.freeze.delete", "change_freeze", fmt.Sprint(id), "")
-	})
+	return s.deleteRow(ctx, "change_freezes", "change_freeze", "change.freeze.delete", id)
 }
 
 // FreezeHit is the refusal of a plan that falls in a freeze; it is a

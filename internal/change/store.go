@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
@@ -258,4 +259,19 @@ func parseIDs(s string) []int64 {
 		}
 	}
 	return out
+}
+
+// deleteRow deletes one row by id in its own transaction with an audit
+// entry; a missing row is store.ErrNotFound.
+func (s *Service) deleteRow(ctx context.Context, table, kind, action string, id int64) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("change: delete %s: %w", kind, store.MapError(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("change: %s %d: %w", kind, id, store.ErrNotFound)
+		}
+		return auth.Audit(ctx, tx, action, kind, fmt.Sprint(id), "")
+	})
 }

@@ -135,16 +135,7 @@ func (s *Service) SaveTemplate(ctx context.Context, t Template) (Template, error
 // DeleteTemplate removes a template; changes opened from it keep their
 // copy of its fields.
 func (s *Service) DeleteTemplate(ctx context.Context, id int64) error {
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM change_templates WHERE id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("change: delete template: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("change: template %d: %w", id, store.ErrNotFound)
-		}
-		return auth.Audit(ctx, tx, "change.template.delete", "change_template", fmt.Sprint(id), "")
-	})
+	return s.deleteRow(ctx, "change_templates", "change_template", "change.template.delete", id)
 }
 
 // StandardInput opens a standard change from a template (what a pipeline

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ func (s *Server) changeRoutes() []Route {
 	api := func(method, path string, role auth.Role, h http.HandlerFunc) Route {
 		return Route{Method: method, Path: path, Role: role, Surface: SurfaceAPI, Handler: h}
 	}
+	cs := s.opts.Changes
 	rs := []Route{
 		api("GET", "/api/v1/changes", auth.RoleViewer, s.apiListChanges),
 		api("POST", "/api/v1/changes", auth.RoleOperator, s.apiCreateChange),
@@ -41,19 +43,19 @@ func (s *Server) changeRoutes() []Route {
 		api("DELETE", "/api/v1/changes/{id}/links/{kind}/{oid}", auth.RoleOperator, s.apiUnlinkChange),
 		api("GET", "/api/v1/change-calendar", auth.RoleViewer, s.apiChangeCalendar),
 		api("GET", "/api/v1/change-metrics", auth.RoleViewer, s.apiChangeMetrics),
-		api("GET", "/api/v1/change-templates", auth.RoleViewer, s.apiListChangeTemplates),
-		api("POST", "/api/v1/change-templates", auth.RoleOperator, s.apiSaveChangeTemplate),
+		api("GET", "/api/v1/change-templates", auth.RoleViewer, listAll(s, cs.Templates)),
+		api("POST", "/api/v1/change-templates", auth.RoleOperator, saveOne(s, func(t *change.Template, id int64) { t.ID = id }, cs.SaveTemplate)),
 		api("GET", "/api/v1/change-templates/{id}", auth.RoleViewer, s.apiGetChangeTemplate),
-		api("PUT", "/api/v1/change-templates/{id}", auth.RoleOperator, s.apiSaveChangeTemplate),
-		api("DELETE", "/api/v1/change-templates/{id}", auth.RoleOperator, s.apiDeleteChangeTemplate),
-		api("GET", "/api/v1/change-freezes", auth.RoleViewer, s.apiListFreezes),
-		api("POST", "/api/v1/change-freezes", auth.RoleAdmin, s.apiSaveFreeze),
-		api("PUT", "/api/v1/change-freezes/{id}", auth.RoleAdmin, s.apiSaveFreeze),
-		api("DELETE", "/api/v1/change-freezes/{id}", auth.RoleAdmin, s.apiDeleteFreeze),
-		api("GET", "/api/v1/cab-groups", auth.RoleViewer, s.apiListCABGroups),
-		api("POST", "/api/v1/cab-groups", auth.RoleAdmin, s.apiSaveCABGroup),
-		api("PUT", "/api/v1/cab-groups/{id}", auth.RoleAdmin, s.apiSaveCABGroup),
-		api("DELETE", "/api/v1/cab-groups/{id}", auth.RoleAdmin, s.apiDeleteCABGroup),
+		api("PUT", "/api/v1/change-templates/{id}", auth.RoleOperator, saveOne(s, func(t *change.Template, id int64) { t.ID = id }, cs.SaveTemplate)),
+		api("DELETE", "/api/v1/change-templates/{id}", auth.RoleOperator, s.deleteOne(cs.DeleteTemplate)),
+		api("GET", "/api/v1/change-freezes", auth.RoleViewer, listAll(s, cs.Freezes)),
+		api("POST", "/api/v1/change-freezes", auth.RoleAdmin, saveOne(s, func(f *change.Freeze, id int64) { f.ID = id }, cs.SaveFreeze)),
+		api("PUT", "/api/v1/change-freezes/{id}", auth.RoleAdmin, saveOne(s, func(f *change.Freeze, id int64) { f.ID = id }, cs.SaveFreeze)),
+		api("DELETE", "/api/v1/change-freezes/{id}", auth.RoleAdmin, s.deleteOne(cs.DeleteFreeze)),
+		api("GET", "/api/v1/cab-groups", auth.RoleViewer, listAll(s, cs.Groups)),
+		api("POST", "/api/v1/cab-groups", auth.RoleAdmin, saveOne(s, func(g *change.Group, id int64) { g.ID = id }, cs.SaveGroup)),
+		api("PUT", "/api/v1/cab-groups/{id}", auth.RoleAdmin, saveOne(s, func(g *change.Group, id int64) { g.ID = id }, cs.SaveGroup)),
+		api("DELETE", "/api/v1/cab-groups/{id}", auth.RoleAdmin, s.deleteOne(cs.DeleteGroup)),
 		api("GET", "/api/v1/approval-rules", auth.RoleViewer, s.apiListApprovalRules),
 		api("PUT", "/api/v1/approval-rules/{risk}", auth.RoleAdmin, s.apiSetApprovalRule),
 	}
@@ -393,15 +395,6 @@ func (s *Server) apiChangeMetrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, m)
 }
 
-func (s *Server) apiListChangeTemplates(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.opts.Changes.Templates(r.Context())
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page[change.Template]{Data: ts})
-}
-
 func (s *Server) apiGetChangeTemplate(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.changeID(w, r)
 	if !ok {
@@ -413,126 +406,6 @@ func (s *Server) apiGetChangeTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
-}
-
-func (s *Server) apiSaveChangeTemplate(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.optionalPathID(w, r)
-	if !ok {
-		return
-	}
-	var t change.Template
-	if !s.decodeJSON(w, r, &t) {
-		return
-	}
-	t.ID = id
-	out, err := s.opts.Changes.SaveTemplate(r.Context(), t)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if id == 0 {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, out)
-}
-
-func (s *Server) apiDeleteChangeTemplate(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.changeID(w, r)
-	if !ok {
-		return
-	}
-	if err := s.opts.Changes.DeleteTemplate(r.Context(), id); err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) apiListFreezes(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.opts.Changes.Freezes(r.Context())
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page[change.Freeze]{Data: fs})
-}
-
-func (s *Server) apiSaveFreeze(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.optionalPathID(w, r)
-	if !ok {
-		return
-	}
-	var f change.Freeze
-	if !s.decodeJSON(w, r, &f) {
-		return
-	}
-	f.ID = id
-	out, err := s.opts.Changes.SaveFreeze(r.Context(), f)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if id == 0 {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, out)
-}
-
-func (s *Server) apiDeleteFreeze(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.changeID(w, r)
-	if !ok {
-		return
-	}
-	if err := s.opts.Changes.DeleteFreeze(r.Context(), id); err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) apiListCABGroups(w http.ResponseWriter, r *http.Request) {
-	gs, err := s.opts.Changes.Groups(r.Context())
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page[change.Group]{Data: gs})
-}
-
-func (s *Server) apiSaveCABGroup(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.optionalPathID(w, r)
-	if !ok {
-		return
-	}
-	var g change.Group
-	if !s.decodeJSON(w, r, &g) {
-		return
-	}
-	g.ID = id
-	out, err := s.opts.Changes.SaveGroup(r.Context(), g)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if id == 0 {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, out)
-}
-
-func (s *Server) apiDeleteCABGroup(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.changeID(w, r)
-	if !ok {
-		return
-	}
-	if err := s.opts.Changes.DeleteGroup(r.Context(), id); err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) apiListApprovalRules(w http.ResponseWriter, r *http.Request) {
@@ -578,4 +451,58 @@ func (s *Server) apiIncidentChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, page[change.Change]{Data: cs})
+}
+
+// listAll answers a whole list (templates, freezes, groups) in the list
+// envelope.
+func listAll[T any](s *Server, list func(context.Context) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out, err := list(r.Context())
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page[T]{Data: out})
+	}
+}
+
+// saveOne creates (POST, 201) or replaces (PUT with {id}, 200) one record
+// from a JSON body: setID puts the path's id into the decoded value.
+func saveOne[T any](s *Server, setID func(*T, int64), save func(context.Context, T) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := s.optionalPathID(w, r)
+		if !ok {
+			return
+		}
+		var v T
+		if !s.decodeJSON(w, r, &v) {
+			return
+		}
+		setID(&v, id)
+		out, err := save(r.Context(), v)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if id == 0 {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, out)
+	}
+}
+
+// deleteOne deletes the record of the path's {id}: 204.
+func (s *Server) deleteOne(del func(context.Context, int64) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := s.changeID(w, r)
+		if !ok {
+			return
+		}
+		if err := del(r.Context(), id); err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
 }

@@ -206,4 +206,19 @@ func TestChangeAPIPipeline(t *testing.T) {
 		t.Fatalf("closed %+v", c)
 	}
 	wantAPIField(t, e.do("POST", "/api/v1/changes/standard", auth.RoleOperator, `{"template_id":99999}`), 422, "template_id")
+	// Templates, freezes and groups delete once, then are not found.
+	fr := decodeAs[struct{ ID int64 }](t, e.do("POST", "/api/v1/change-freezes", auth.RoleAdmin, `{"name":"EOY","starts_at":"2026-12-20T00:00:00Z","ends_at":"2027-01-04T00:00:00Z"}`), http.StatusCreated)
+	gr := decodeAs[struct{ ID int64 }](t, e.do("POST", "/api/v1/cab-groups", auth.RoleAdmin, `{"name":"Net"}`), http.StatusCreated)
+	for _, p := range []string{fmt.Sprintf("/api/v1/change-templates/%d", tp.ID), fmt.Sprintf("/api/v1/change-freezes/%d", fr.ID), fmt.Sprintf("/api/v1/cab-groups/%d", gr.ID)} {
+		if r := e.do("DELETE", p, auth.RoleAdmin, ""); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE %s: %d", p, r.StatusCode)
+		}
+		if r := e.do("DELETE", p, auth.RoleAdmin, ""); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("second DELETE %s: %d", p, r.StatusCode)
+		}
+	}
+	// An oversized body is refused before it is read whole.
+	if r := e.do("POST", "/api/v1/changes", auth.RoleOperator, `{"type":"normal","title":"x","description":"`+strings.Repeat("a", 2<<20)+`"}`); r.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized: %d", r.StatusCode)
+	}
 }

@@ -107,4 +107,43 @@ func TestChangeUI(t *testing.T) {
 	if p = op.post("/changes/templates", url.Values{"name": {"Restart"}, "risk": {"low"}, "duration": {"15m"}, "ci_ids": {fmt.Sprint(ci)}}); p.status != http.StatusSeeOther {
 		t.Fatalf("template: %d %s", p.status, p.body)
 	}
+	// Hostile text is shown as text.
+	op.get("/changes/new")
+	form.Set("title", `<script>alert(1)</script>`)
+	form.Set("description", `<img src=x onerror=alert(1)>`)
+	if p = op.post("/changes/new", form); p.status != http.StatusSeeOther {
+		t.Fatalf("hostile create: %d", p.status)
+	}
+	page = op.get(p.location())
+	if strings.Contains(page.body, "<script>alert(1)") || strings.Contains(page.body, "<img src=x") || !strings.Contains(page.body, "&lt;script&gt;") {
+		t.Fatal("hostile text was not escaped")
+	}
+	if p = op.get("/changes/999"); p.status != http.StatusNotFound {
+		t.Fatalf("missing change: %d", p.status)
+	}
+	if p = op.get("/changes/abc"); p.status != http.StatusNotFound {
+		t.Fatalf("bad id: %d", p.status)
+	}
+}
+
+// FuzzParseIDList: the CI-number fields of the change and template forms
+// either give positive ids or a validation error naming the field.
+func FuzzParseIDList(f *testing.F) {
+	for _, s := range []string{"1, 2 3", "#4,#5", "", "1,,2", "-1", "99999999999999999999", "1\n2", "a,b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := parseIDList("ci_ids", s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "ci_ids") {
+				t.Fatalf("error without the field: %v", err)
+			}
+			return
+		}
+		for _, id := range ids {
+			if id <= 0 {
+				t.Fatalf("%q gave id %d", s, id)
+			}
+		}
+	})
 }
