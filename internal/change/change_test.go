@@ -560,3 +560,49 @@ func FuzzFreeze(f *testing.F) {
 		}
 	})
 }
+
+// TestRacingStepsOneWins: two people start the same change at once; one
+// step is applied, the other is refused naming the state, and one
+// maintenance window is opened.
+func TestRacingStepsOneWins(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		ctx := f.as(f.alice)
+		if _, err := f.cm.LinkObject(ctx, f.web, cmdb.LinkMonitor, 5); err != nil {
+			t.Fatal(err)
+		}
+		in := f.normal(t0, f.web)
+		in.Risk = Low
+		c, _ := f.s.Create(ctx, in)
+		_, _ = f.s.Transition(ctx, c.ID, Step{Action: Submit})
+		_, _ = f.s.Transition(ctx, c.ID, Step{Action: Authorize})
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				_, err := f.s.Transition(ctx, c.ID, Step{Action: Start})
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range 4 {
+			if err := <-errs; err == nil {
+				ok++
+			} else {
+				wantField(t, err, "state")
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d starts applied", ok)
+		}
+		f.maint.mu.Lock()
+		defer f.maint.mu.Unlock()
+		if len(f.maint.open) != 1 {
+			t.Fatalf("%d maintenance windows", len(f.maint.open))
+		}
+		var starts int
+		_ = db.R.QueryRow(`SELECT COUNT(*) FROM change_events WHERE kind = 'start'`).Scan(&starts)
+		if starts != 1 {
+			t.Fatalf("%d start events", starts)
+		}
+	})
+}
