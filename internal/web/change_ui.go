@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -202,15 +203,7 @@ func (s *Server) changeTransitionUI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) changeActionFail(w http.ResponseWriter, r *http.Request, err error) {
 	errs := fieldErrors{}
 	if formError(err, errs, changeLabels) {
-		// The page shows the comment, outcome and link fields' errors
-		// beside them; any other field is named at the top.
-		for k, v := range errs {
-			switch k {
-			case "", "comment", "outcome", "text", "object_id", "kind":
-			default:
-				errs[""] = v
-			}
-		}
+		atTop(errs, "comment", "note", "outcome", "text", "object_id", "kind")
 		s.renderChange(w, r, http.StatusUnprocessableEntity, errs)
 		return
 	}
@@ -413,6 +406,7 @@ func (s *Server) changeSaveUI(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if formError(err, f.Errors, changeLabels) {
+			atTop(f.Errors, changeFormFields...)
 			s.renderChangeForm(w, r, http.StatusUnprocessableEntity, f)
 			return
 		}
@@ -435,4 +429,18 @@ func (s *Server) changeInboxPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "change_inbox", s.newView(r, "Approvals", "change-approvals", changeInbox{Changes: cs}))
+}
+
+// changeFormFields are the fields the change form shows errors beside.
+var changeFormFields = []string{"type", "title", "description", "reason", "category", "risk", "impact", "implementation_plan",
+	"backout_plan", "test_plan", "planned_start", "planned_end", "implementer_id", "ci_ids"}
+
+// atTop moves the message of a field the page does not show (such as
+// state or approver) to the top of the page, where errsummary shows it.
+func atTop(errs fieldErrors, shown ...string) {
+	for k, v := range errs {
+		if k != "" && !slices.Contains(shown, k) {
+			errs[""] = v
+		}
+	}
 }

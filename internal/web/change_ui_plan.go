@@ -252,12 +252,7 @@ func (s *Server) changeTemplateOpenUI(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d := changeTemplatesView{Form: change.Template{Risk: change.Low, Duration: "1h"}, Errors: fieldErrors{}}
 		if formError(err, d.Errors, changeLabels) {
-			for k, v := range d.Errors {
-				if k != "" {
-					d.Errors[""] = v
-					delete(d.Errors, k)
-				}
-			}
+			atTop(d.Errors)
 			s.renderChangeTemplates(w, r, http.StatusUnprocessableEntity, d)
 			return
 		}
@@ -397,10 +392,7 @@ func (s *Server) cabDone(w http.ResponseWriter, r *http.Request, err error) {
 	if err != nil {
 		errs := fieldErrors{}
 		if formError(err, errs, changeLabels) {
-			for k, v := range errs {
-				errs[""] = v
-				_ = k
-			}
+			atTop(errs)
 			s.renderChangeCAB(w, r, http.StatusUnprocessableEntity, errs)
 			return
 		}

@@ -83,6 +83,11 @@ func TestChangeUI(t *testing.T) {
 			t.Fatalf("GET %s: %d", path, p.status)
 		}
 	}
+	// Editing a scheduled change is refused with the reason at the top.
+	op.get("/changes/1/edit")
+	if p = op.post("/changes/1/edit", form); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "cannot be edited") {
+		t.Fatalf("edit scheduled: %d", p.status)
+	}
 	if cal := op.get("/changes/calendar?view=week&at=" + at); !strings.Contains(cal.body, "Move billing DB") {
 		t.Fatal("the week calendar does not show the change")
 	}
