@@ -76,4 +76,7 @@ func TestBrowserChangeApproval(t *testing.T) {
 		chromedp.Navigate(base+"/changes/calendar?view=week&at="+start.Format("2006-01-02")),
 		chromedp.WaitVisible(chromedp.CSS(`.cal-change`)),
 	)
+	capture(t, ctx, "change-calendar-week")
+	screenshot(t, ctx, base+"/changes/calendar?at="+start.Format("2006-01-02"), "change-calendar-month", 1280, 900, false)
+	screenshot(t, ctx, base+"/changes/metrics", "change-metrics", 1280, 900, true)
 }

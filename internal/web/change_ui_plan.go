@@ -38,7 +38,7 @@ type changeCalendar struct {
 
 func (s *Server) changeCalendarPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	d := changeCalendar{View: q.Get("view"), Counts: map[string]int{}, Errors: fieldErrors{},
+	d := changeCalendar{View: q.Get("view"), Counts: map[string]int{"change": 0, "freeze": 0, "maintenance": 0}, Errors: fieldErrors{},
 		Weekdays: []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}}
 	status := http.StatusOK
 	now := time.Now().UTC()
