@@ -68,6 +68,7 @@ func commands() []command {
 		{"asset", "asset export and import (CSV)", cmdAsset},
 		{"license", "software licenses: list and CSV export", cmdLicense},
 		{"mail", "service-desk email: deliver a message from stdin, poll IMAP once", cmdMail},
+		{"change", "open, start and close changes from pipelines (through the API)", cmdChange},
 		{"version", "print the version", cmdVersion},
 	}
 }

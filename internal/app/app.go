@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
@@ -177,12 +178,30 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
+	changes := change.New(db, change.Options{Logger: log, CMDB: ci, Maintenance: mons, Windows: mons, IncidentWindow: cfg.Changes.IncidentWindow,
+		NoteIncident: func(ctx context.Context, id int64, text string) error {
+			return incs.AddTimeline(ctx, db.W, id, incident.TimelineEntry{Kind: "change", Text: text})
+		},
+		CheckLink: func(ctx context.Context, kind change.LinkKind, id int64) error {
+			var err error
+			switch kind {
+			case change.LinkTicket:
+				_, err = desk.Ticket(ctx, id)
+			case change.LinkProblem:
+				_, err = incs.GetProblem(ctx, id)
+			case change.LinkIncident:
+				_, err = incs.Get(ctx, id)
+			}
+			return err
+		}})
+	pipe.changes = changes
 
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
 		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		DeskMail: mailDesk, Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
+		DeskMail: mailDesk, Changes: changes,
+		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
 	if err != nil {
 		return err
 	}

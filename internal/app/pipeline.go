@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -27,7 +28,9 @@ type pipeline struct {
 	calls *oncall.Service
 	notes *notify.Service
 	cis   *cmdb.Service
-	log   *slog.Logger
+	// changes flags changes that may have caused a new incident.
+	changes *change.Service
+	log     *slog.Logger
 	// baseURL is where links in messages point; set once the server
 	// listens, before any background work starts.
 	baseURL string
@@ -66,9 +69,12 @@ func (p *pipeline) Stop(ctx context.Context, q store.Querier, incidentID int64) 
 // afterCommit wakes the escalation engine once an incident that started
 // escalating has committed: Start's own wake-up comes before the commit,
 // and the engine would otherwise look again only after its retry delay.
-func (p *pipeline) afterCommit(_ context.Context, e incident.LifecycleEvent) {
+func (p *pipeline) afterCommit(ctx context.Context, e incident.LifecycleEvent) {
 	if e.Kind == "triggered" || e.Kind == "reopened" {
 		p.calls.Wake()
+	}
+	if e.Kind == "triggered" {
+		p.flagChanges(ctx, e)
 	}
 }
 

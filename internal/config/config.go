@@ -52,6 +52,8 @@ type Config struct {
 	// Mail is the service desk's email: the SMTP listener, IMAP polling
 	// and the channel outbound mail leaves through.
 	Mail MailConfig
+	// Changes tunes change management.
+	Changes ChangesConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -119,6 +121,12 @@ type MailConfig struct {
 	IMAPInterval                    time.Duration
 }
 
+// ChangesConfig tunes change management: how long after a change started
+// or ended an incident on its CIs is flagged as possibly caused by it.
+type ChangesConfig struct {
+	IncidentWindow time.Duration
+}
+
 // AssetsConfig tunes the asset register.
 type AssetsConfig struct {
 	WarnDays int
@@ -160,6 +168,7 @@ func Default() Config {
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
+		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 	}
 }
 

@@ -64,6 +64,7 @@ func TestDefault(t *testing.T) {
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 336 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
+		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -141,6 +142,7 @@ auth:
 					ServiceDesk: Default().ServiceDesk,
 					Assets:      Default().Assets,
 					Mail:        Default().Mail,
+					Changes:     Default().Changes,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

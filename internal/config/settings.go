@@ -64,6 +64,7 @@ func settings() []setting {
 		{"mail.imap_interval", func(c *Config) any { return &c.Mail.IMAPInterval }},
 		{"mail.imap_done_folder", func(c *Config) any { return &c.Mail.IMAPDone }},
 		{"mail.imap_group", func(c *Config) any { return &c.Mail.IMAPGroup }},
+		{"changes.incident_window", func(c *Config) any { return &c.Changes.IncidentWindow }},
 	}
 }
 

@@ -90,6 +90,9 @@ func (l *loader) validate() {
 	if d := c.ServiceDesk.ReopenWindow; d < time.Hour || d > 366*24*time.Hour {
 		check("servicedesk.reopen_window", fmt.Sprintf("%s is out of range; must be from 1h to 8784h (a year)", d))
 	}
+	if d := c.Changes.IncidentWindow; d < time.Minute || d > 7*24*time.Hour {
+		check("changes.incident_window", fmt.Sprintf("%s is out of range; must be from 1m to 168h (a week)", d))
+	}
 	if n := c.Assets.WarnDays; n < 1 || n > 365 {
 		check("assets.warn_days", fmt.Sprintf("%d is out of range; must be from 1 to 365", n))
 	}

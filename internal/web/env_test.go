@@ -12,6 +12,7 @@ import (
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -91,7 +92,9 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
+	changes := change.New(db, change.Options{Logger: log, CMDB: ci, Maintenance: mons, Windows: mons})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci,
+		ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Changes: changes, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.kbRoutes()...)
 	rs = append(rs, s.assetRoutes()...)
 	rs = append(rs, s.licenseRoutes()...)
+	rs = append(rs, s.changeRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }

@@ -13,6 +13,7 @@ import (
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -62,6 +63,8 @@ type Options struct {
 	KB *kb.Service
 	// Assets is the asset register; nil leaves its routes out.
 	Assets *assets.Service
+	// Changes is change management; nil leaves its routes out.
+	Changes *change.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

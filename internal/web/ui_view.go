@@ -54,6 +54,11 @@ var navigation = []struct {
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
 	{navLink{"/service-desk/email", "Email", "service-desk-email"}, auth.RoleAdmin, "tickets"},
+	{navLink{"/changes", "Changes", "changes"}, auth.RoleViewer, "changes"},
+	{navLink{"/changes/calendar", "Calendar", "change-calendar"}, auth.RoleViewer, "changes"},
+	{navLink{"/changes/approvals", "Approvals", "change-approvals"}, auth.RoleViewer, "changes"},
+	{navLink{"/changes/templates", "Templates", "change-templates"}, auth.RoleViewer, "changes"},
+	{navLink{"/changes/freezes", "Freezes", "change-freezes"}, auth.RoleViewer, "changes"},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
@@ -63,7 +68,7 @@ var navigation = []struct {
 // go to the account menu instead.
 var navGroups = []struct{ key, label string }{
 	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
-	{"cis", "Inventory"}, {"tickets", "Service desk"},
+	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"changes", "Changes"},
 }
 
 // groupOf returns the navigation group of a section ("" if none).
@@ -150,6 +155,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	}
 	if v.Notice == "" {
 		v.Notice = licenseNotices[r.URL.Query().Get("notice")]
+		v.Notice = changeNotices[r.URL.Query().Get("notice")]
 	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
@@ -202,6 +208,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.CMDB != nil
 	case "assets", "licenses":
 		return s.opts.Assets != nil
+	case "changes", "change-calendar", "change-approvals", "change-templates", "change-freezes":
+		return s.opts.Changes != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
 	case "kb":
