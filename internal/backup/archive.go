@@ -6,11 +6,13 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,8 +144,10 @@ func snapshot(ctx context.Context, db *store.DB, work string, o CreateOptions) (
 		// VACUUM INTO reads in one transaction, so the copy is the database
 		// as of one instant while writers go on (WAL lets them), and the
 		// copy is compact and whole on its own (no -wal file).
-		if _, err := db.R.ExecContext(ctx, `VACUUM INTO $1`, data); err != nil {
-			return "", Manifest{}, fmt.Errorf("backup: copy the SQLite database: %w", err)
+		// It runs on a connection of its own: the store's readers are
+		// query_only, which SQLite applies to VACUUM INTO's target too.
+		if err := vacuumInto(ctx, db.Location, data); err != nil {
+			return "", Manifest{}, err
 		}
 	case store.Postgres:
 		m.File = pgDumpFile
@@ -174,6 +178,19 @@ func snapshot(ctx context.Context, db *store.DB, work string, o CreateOptions) (
 	}
 	m.SHA256, m.Size = sum, size
 	return data, m, nil
+}
+
+func vacuumInto(ctx context.Context, src, dst string) error {
+	conn, err := sql.Open("sqlite", "file:"+(&url.URL{Path: src}).EscapedPath()+"?_pragma=busy_timeout(10000)&_time_format=sqlite")
+	if err != nil {
+		return fmt.Errorf("backup: open the SQLite database: %w", err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO $1`, dst); err != nil {
+		return fmt.Errorf("backup: copy the SQLite database %s: %w", src, err)
+	}
+	return nil
 }
 
 func fileSHA256(path string) (string, int64, error) {

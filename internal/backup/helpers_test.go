@@ -159,5 +159,3 @@ func assertField(t *testing.T, err error, field string) {
 		t.Fatalf("error names field %q (%v), want %q", ve.Field, err, field)
 	}
 }
-
-
