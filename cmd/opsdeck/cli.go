@@ -66,6 +66,8 @@ func commands() []command {
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
+		{"backup", "write an online backup of opsdeck's database to a file", cmdBackup},
+		{"restore", "restore a backup file into an empty data folder", cmdRestore},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -15,12 +15,14 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/backup"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/incident"
@@ -172,11 +174,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
 	slaNotes.desk = desk
 
+	backups := backup.New(db, backup.Options{Logger: log, Alerts: incs, Self: selfBackupOptions(cfg, opts.Version)})
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
+		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Backups: backups,
+		Collectors: append(append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...), backups.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -234,6 +238,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() { incs.Run(workCtx) })
 	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
 	wg.Go(func() { desk.Run(workCtx) })
+	wg.Go(func() { backups.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)
@@ -323,4 +328,17 @@ func reconcileMonitorAlerts(ctx context.Context, mons *monitor.Service, incs *in
 	if _, err := incs.ReconcileMonitors(ctx, all); err != nil && ctx.Err() == nil {
 		log.Error("reconcile monitor alerts", "err", err)
 	}
+}
+
+// selfBackupOptions schedules opsdeck's own backups from the configuration.
+func selfBackupOptions(cfg config.Config, version string) backup.SelfOptions {
+	folder := cfg.Backup.SelfFolder
+	if folder == "" {
+		folder = filepath.Join(cfg.DataDir, "backups")
+	}
+	o := backup.SelfOptions{Interval: cfg.Backup.SelfInterval, Folder: folder, Retention: cfg.Backup.SelfRetention, Version: version}
+	if cfg.IsPostgres() {
+		o.DSN = cfg.DB
+	}
+	return o
 }

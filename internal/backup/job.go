@@ -27,7 +27,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	if d == 0 {
 		return []byte(`""`), nil
 	}
-	return json.Marshal(time.Duration(d).String())
+	return json.Marshal(shortDuration(time.Duration(d)))
 }
 
 // String is the duration in short form ("26h", "90m").
@@ -38,15 +38,31 @@ func shortDuration(d time.Duration) string {
 		return ""
 	}
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
 	if strings.HasSuffix(s, "h0m") {
 		s = strings.TrimSuffix(s, "0m")
 	}
-	if s == "" {
-		return d.String()
-	}
 	return s
+}
+
+// UnmarshalJSON reads duration text ("" is zero).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // CIRef names a protected or covered CI.

@@ -478,3 +478,11 @@ func TestDeleteJobClearsAlerts(t *testing.T) {
 		t.Fatalf("deleted job: %v", err)
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 30 * time.Second: "30s", time.Hour + time.Second: "1h0m1s", 10 * time.Minute: "10m", 0: ""} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}

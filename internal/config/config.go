@@ -49,6 +49,8 @@ type Config struct {
 	ServiceDesk ServiceDeskConfig
 	// Assets holds how many days ahead warranty and lease ends are flagged.
 	Assets AssetsConfig
+	// Backup schedules opsdeck's own backups.
+	Backup BackupConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -107,6 +109,15 @@ type AssetsConfig struct {
 	WarnDays int
 }
 
+// BackupConfig schedules self-backups: every SelfInterval (0 = off) an
+// archive goes to SelfFolder ("" = DataDir/backups), keeping the newest
+// SelfRetention.
+type BackupConfig struct {
+	SelfInterval  time.Duration
+	SelfFolder    string
+	SelfRetention int
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -142,6 +153,7 @@ func Default() Config {
 		},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
+		Backup:      BackupConfig{SelfRetention: 7},
 	}
 }
 

@@ -51,6 +51,9 @@ func settings() []setting {
 		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
 		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
 		{"assets.warn_days", func(c *Config) any { return &c.Assets.WarnDays }},
+		{"backup.self_interval", func(c *Config) any { return &c.Backup.SelfInterval }},
+		{"backup.self_folder", func(c *Config) any { return &c.Backup.SelfFolder }},
+		{"backup.self_retention", func(c *Config) any { return &c.Backup.SelfRetention }},
 	}
 }
 

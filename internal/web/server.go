@@ -13,6 +13,7 @@ import (
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/backup"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
@@ -59,6 +60,8 @@ type Options struct {
 	KB *kb.Service
 	// Assets is the asset register; nil leaves its routes out.
 	Assets *assets.Service
+	// Backups is backup and DR monitoring; nil leaves its routes out.
+	Backups *backup.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

@@ -52,6 +52,9 @@ var navigation = []struct {
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
+	{navLink{"/backups", "Backup jobs", "backups"}, auth.RoleViewer, "backup"},
+	{navLink{"/dr-plans", "DR plans", "dr-plans"}, auth.RoleViewer, "backup"},
+	{navLink{"/backups/coverage", "Coverage", "backup-coverage"}, auth.RoleViewer, "backup"},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
@@ -61,7 +64,7 @@ var navigation = []struct {
 // go to the account menu instead.
 var navGroups = []struct{ key, label string }{
 	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
-	{"cis", "Inventory"}, {"tickets", "Service desk"},
+	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"backup", "Backups"},
 }
 
 // groupOf returns the navigation group of a section ("" if none).
@@ -146,6 +149,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = kbNotices[r.URL.Query().Get("notice")]
 	}
+	if v.Notice == "" {
+		v.Notice = backupNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
@@ -201,6 +207,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.ServiceDesk != nil
 	case "kb":
 		return s.opts.KB != nil
+	case "backups", "dr-plans", "backup-coverage":
+		return s.opts.Backups != nil
 	}
 	return true
 }
