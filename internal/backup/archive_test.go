@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -343,7 +344,12 @@ func TestPostgresBackup(t *testing.T) {
 	if err := db.R.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
 		t.Fatal(err)
 	}
-	dsn := strings.Replace(os.Getenv(storetest.EnvPostgres), "/test?", "/"+name+"?", 1)
+	u, err := url.Parse(os.Getenv(storetest.EnvPostgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	dsn := u.String()
 	m, err := CreateFile(ctx, db, p, CreateOptions{DSN: dsn, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
