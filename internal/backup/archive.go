@@ -89,6 +89,9 @@ type CreateOptions struct {
 	Version string
 	// PGDump is the pg_dump program (default: found on PATH).
 	PGDump string
+	// Store writes the archive without compression (still gzip framing
+	// with its CRC): much faster on large databases, about twice the size.
+	Store bool
 }
 
 // CreateFile writes a backup archive of db to path: first to a temporary
@@ -110,7 +113,11 @@ func CreateFile(ctx context.Context, db *store.DB, path string, o CreateOptions)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("backup: %w", err)
 	}
-	if err := writeArchive(f, m, data); err != nil {
+	level := gzip.BestSpeed
+	if o.Store {
+		level = gzip.NoCompression
+	}
+	if err := writeArchive(f, m, data, level); err != nil {
 		f.Close()
 		return Manifest{}, err
 	}
@@ -207,8 +214,8 @@ func fileSHA256(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-func writeArchive(w io.Writer, m Manifest, data string) error {
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+func writeArchive(w io.Writer, m Manifest, data string, level int) error {
+	zw, err := gzip.NewWriterLevel(w, level)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}

@@ -84,7 +84,7 @@ func TestBackupUnderWriteLoad(t *testing.T) {
 	}
 	rows.Close()
 	archive := filepath.Join(dir, "b.tar.gz")
-	m, err := CreateFile(ctx, db, archive, CreateOptions{Version: "test"})
+	m, err := CreateFile(ctx, db, archive, CreateOptions{Version: "test", Store: true})
 	close(stop)
 	wg.Wait()
 	if err != nil {
