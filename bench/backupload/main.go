@@ -154,13 +154,16 @@ type writer struct {
 func startWriter(ctx context.Context, db *store.DB, rate int) *writer {
 	w := &writer{done: make(chan struct{}), begin: time.Now()}
 	w.wg.Go(func() {
-		t := time.NewTicker(time.Second / time.Duration(rate))
-		defer t.Stop()
+		// Paced by absolute times, so a slow write is caught up rather
+		// than its tick dropped: the rate holds unless writes stall.
+		step := time.Second / time.Duration(rate)
+		next := time.Now()
 		for {
+			next = next.Add(step)
 			select {
 			case <-w.done:
 				return
-			case <-t.C:
+			case <-time.After(time.Until(next)):
 			}
 			s := time.Now()
 			_, err := db.W.ExecContext(ctx, `INSERT INTO bench_writes (at, v) VALUES ($1, $2)`, s.UTC().Format(time.RFC3339Nano), "load")

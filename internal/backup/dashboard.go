@@ -33,10 +33,14 @@ func (s *Service) Dashboard(ctx context.Context, recent int) ([]JobSummary, erro
 			return nil, wrap("dashboard", err)
 		}
 		sum := JobSummary{Job: j, LastGood: f.lastGood, LastRun: f.lastRun}
+		// Like the RPO alert: a job without a good backup yet is within
+		// its RPO until the RPO has passed since it was added.
+		base := j.CreatedAt
 		if f.lastGood != nil {
-			sum.Age = Duration(now.Sub(*f.lastGood).Round(time.Minute))
-			sum.WithinRPO = now.Sub(*f.lastGood) <= time.Duration(j.RPO)
+			base = *f.lastGood
+			sum.Age = Duration(now.Sub(base).Round(time.Minute))
 		}
+		sum.WithinRPO = now.Sub(base) <= time.Duration(j.RPO)
 		if recent > 0 {
 			rs, err := s.Runs(ctx, j.ID, recent)
 			if err != nil {

@@ -486,3 +486,28 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboard(t *testing.T) {
+	f := newFixture(t, storetest.SQLite(t))
+	j, key := f.job(dailyJob())
+	ctx := context.Background()
+	sums, err := f.s.Dashboard(ctx, 30)
+	if err != nil || len(sums) != 1 || !sums[0].WithinRPO || sums[0].LastGood != nil {
+		t.Fatalf("new job: %+v %v", sums, err)
+	}
+	for i := 0; i < 3; i++ {
+		f.checkIn(key, KindSuccess, Report{Bytes: ptr(int64(5000 + i))})
+		f.clk.add(time.Hour)
+	}
+	f.checkIn(key, KindFail, Report{})
+	sums, _ = f.s.Dashboard(ctx, 2)
+	s := sums[0]
+	if !s.WithinRPO || s.Age != Duration(time.Hour) || len(s.Recent) != 2 || s.Recent[1].Status != RunFail || s.State != StateFailed {
+		t.Fatalf("summary %+v", s)
+	}
+	f.clk.add(26 * time.Hour)
+	sums, _ = f.s.Dashboard(ctx, 0)
+	if sums[0].WithinRPO || sums[0].ID != j.ID {
+		t.Fatalf("after the RPO: %+v", sums[0])
+	}
+}
