@@ -80,6 +80,28 @@ func (m *Manifest) check() error {
 	return nil
 }
 
+// ParseManifest reads and checks a manifest: strict JSON (no unknown
+// fields, nothing after the object), a known format and version, a data
+// file name from the fixed set, a plausible size and a hex SHA-256.
+func ParseManifest(b []byte) (Manifest, error) {
+	var m Manifest
+	if len(b) > maxManifest {
+		return m, badArchive("the manifest is larger than %d bytes", maxManifest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, badArchive("the manifest is not valid (%v)", err)
+	}
+	if dec.More() {
+		return Manifest{}, badArchive("the manifest has data after its JSON object")
+	}
+	if err := m.check(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
 // CreateOptions says what to back up and where to work.
 type CreateOptions struct {
 	// DSN is the PostgreSQL connection string (pg_dump needs it; the
@@ -278,12 +300,7 @@ func Extract(r io.Reader, dir string) (Manifest, string, error) {
 	if err != nil {
 		return m, "", badArchive("the manifest is truncated (%v)", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(mb))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return Manifest{}, "", badArchive("the manifest is not valid (%v)", err)
-	}
-	if err := m.check(); err != nil {
+	if m, err = ParseManifest(mb); err != nil {
 		return Manifest{}, "", err
 	}
 	h, err = tr.Next()

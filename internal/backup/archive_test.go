@@ -144,6 +144,11 @@ func writeTestArchive(t *testing.T) (string, []byte) {
 // rebuild writes an archive with the given manifest and data entries.
 func rebuild(t *testing.T, m any, name string, data []byte) []byte {
 	t.Helper()
+	return rebuildTB(t, m, name, data)
+}
+
+func rebuildTB(t testing.TB, m any, name string, data []byte) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
@@ -300,18 +305,24 @@ func sha(b []byte) string {
 }
 
 func FuzzExtract(f *testing.F) {
-	db := storetest.SQLite(f)
-	p := filepath.Join(f.TempDir(), "seed.tar.gz")
-	if _, err := CreateFile(context.Background(), db, p, CreateOptions{Version: "seed"}); err != nil {
-		f.Fatal(err)
-	}
-	good := must(os.ReadFile(p))
+	// Small seeds (a real archive is mostly database pages) keep the
+	// mutator on the parts that matter: framing, manifest, entries.
+	data := []byte("SQLite format 3\x00 pretend pages")
+	m := Manifest{Format: ArchiveFormat, FormatVersion: archiveVersion, Version: "seed", Dialect: "sqlite", SchemaVersion: 19,
+		CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), File: sqliteFile, Size: int64(len(data)), SHA256: sha(data)}
+	good := rebuildTB(f, m, m.File, data)
 	f.Add(good)
-	f.Add(good[:len(good)/3])
+	f.Add(good[:len(good)/2])
+	f.Add(rebuildTB(f, m, "", nil))
 	f.Add([]byte{})
 	f.Add([]byte("\x1f\x8b\x08\x00garbage"))
+	base := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		dir := t.TempDir()
+		dir, err := os.MkdirTemp(base, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
 		m, out, err := Extract(bytes.NewReader(b), dir)
 		if err != nil {
 			if !errors.Is(err, ErrBadArchive) {
@@ -364,4 +375,25 @@ func TestPostgresBackup(t *testing.T) {
 	if out, err := exec.Command("pg_restore", "--list", res.Path).CombinedOutput(); err != nil || !strings.Contains(string(out), "backup_jobs") {
 		t.Fatalf("pg_restore --list: %v\n%.500s", err, out)
 	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	data := []byte("x")
+	good, _ := json.Marshal(Manifest{Format: ArchiveFormat, FormatVersion: archiveVersion, Dialect: "sqlite", File: sqliteFile, Size: 1, SHA256: sha(data)})
+	f.Add(good)
+	f.Add([]byte(`{"format":"opsdeck-backup","format_version":1,"dialect":"postgres","file":"opsdeck.pgdump","size":-1,"sha256":""}`))
+	f.Add([]byte(`{"file":"../../etc/passwd"}`))
+	f.Add([]byte(`{} {}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseManifest(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadArchive) {
+				t.Fatalf("error is not ErrBadArchive: %v", err)
+			}
+			return
+		}
+		if (m.File != sqliteFile && m.File != pgDumpFile) || strings.ContainsAny(m.File, "/\\") || m.Size < 0 || len(m.SHA256) != 64 {
+			t.Fatalf("accepted %+v", m)
+		}
+	})
 }
