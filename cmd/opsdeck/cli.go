@@ -69,6 +69,8 @@ func commands() []command {
 		{"license", "software licenses: list and CSV export", cmdLicense},
 		{"mail", "service-desk email: deliver a message from stdin, poll IMAP once", cmdMail},
 		{"change", "open, start and close changes from pipelines (through the API)", cmdChange},
+		{"backup", "write an online backup of opsdeck's database to a file", cmdBackup},
+		{"restore", "restore a backup file into an empty data folder", cmdRestore},
 		{"version", "print the version", cmdVersion},
 	}
 }

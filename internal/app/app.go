@@ -15,12 +15,15 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/backup"
 	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
@@ -196,12 +199,14 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}})
 	pipe.changes = changes
 
+	backups := backup.New(db, backup.Options{Logger: log, Alerts: incs, Self: selfBackupOptions(cfg, opts.Version)})
+
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
 		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		DeskMail: mailDesk, Changes: changes,
-		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
+		DeskMail: mailDesk, Changes: changes, Backups: backups,
+		Collectors: slices.Concat(mons.Collectors(), notes.Collectors(), incs.Collectors(), backups.Collectors())})
 	if err != nil {
 		return err
 	}
@@ -266,6 +271,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			log.Error("service desk email stopped", "err", err)
 		}
 	})
+	wg.Go(func() { backups.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)
@@ -355,4 +361,17 @@ func reconcileMonitorAlerts(ctx context.Context, mons *monitor.Service, incs *in
 	if _, err := incs.ReconcileMonitors(ctx, all); err != nil && ctx.Err() == nil {
 		log.Error("reconcile monitor alerts", "err", err)
 	}
+}
+
+// selfBackupOptions schedules opsdeck's own backups from the configuration.
+func selfBackupOptions(cfg config.Config, version string) backup.SelfOptions {
+	folder := cfg.Backup.SelfFolder
+	if folder == "" {
+		folder = filepath.Join(cfg.DataDir, "backups")
+	}
+	o := backup.SelfOptions{Interval: cfg.Backup.SelfInterval, Folder: folder, Retention: cfg.Backup.SelfRetention, Version: version}
+	if cfg.IsPostgres() {
+		o.DSN = cfg.DB
+	}
+	return o
 }

@@ -54,6 +54,8 @@ type Config struct {
 	Mail MailConfig
 	// Changes tunes change management.
 	Changes ChangesConfig
+	// Backup schedules opsdeck's own backups.
+	Backup BackupConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -132,6 +134,15 @@ type AssetsConfig struct {
 	WarnDays int
 }
 
+// BackupConfig schedules self-backups: every SelfInterval (0 = off) an
+// archive goes to SelfFolder ("" = DataDir/backups), keeping the newest
+// SelfRetention.
+type BackupConfig struct {
+	SelfInterval  time.Duration
+	SelfFolder    string
+	SelfRetention int
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -169,6 +180,7 @@ func Default() Config {
 		Assets:      AssetsConfig{WarnDays: 30},
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
+		Backup:      BackupConfig{SelfRetention: 7},
 	}
 }
 

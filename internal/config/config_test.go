@@ -65,6 +65,7 @@ func TestDefault(t *testing.T) {
 		Assets:      AssetsConfig{WarnDays: 30},
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
+		Backup:      BackupConfig{SelfRetention: 7},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -143,6 +144,7 @@ auth:
 					Assets:      Default().Assets,
 					Mail:        Default().Mail,
 					Changes:     Default().Changes,
+					Backup:      Default().Backup,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

@@ -65,6 +65,9 @@ func settings() []setting {
 		{"mail.imap_done_folder", func(c *Config) any { return &c.Mail.IMAPDone }},
 		{"mail.imap_group", func(c *Config) any { return &c.Mail.IMAPGroup }},
 		{"changes.incident_window", func(c *Config) any { return &c.Changes.IncidentWindow }},
+		{"backup.self_interval", func(c *Config) any { return &c.Backup.SelfInterval }},
+		{"backup.self_folder", func(c *Config) any { return &c.Backup.SelfFolder }},
+		{"backup.self_retention", func(c *Config) any { return &c.Backup.SelfRetention }},
 	}
 }
 

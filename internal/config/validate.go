@@ -105,6 +105,12 @@ func (l *loader) validate() {
 	if d := c.Mail.IMAPInterval; d < 5*time.Second || d > 24*time.Hour {
 		check("mail.imap_interval", fmt.Sprintf("%s is out of range; must be from 5s to 24h", d))
 	}
+	if d := c.Backup.SelfInterval; d != 0 && (d < time.Minute || d > 31*24*time.Hour) {
+		check("backup.self_interval", fmt.Sprintf("%s is out of range; must be 0 (off) or from 1m to 744h (a month)", d))
+	}
+	if n := c.Backup.SelfRetention; n < 1 || n > 1000 {
+		check("backup.self_retention", fmt.Sprintf("%d is out of range; must be from 1 to 1000", n))
+	}
 	if n := c.ServiceDesk.MaxAttachmentBytes; n < 1024 || n > 1<<30 {
 		check("servicedesk.max_attachment_bytes", fmt.Sprintf("%d is out of range; must be from 1024 to 1073741824 (1 GiB)", n))
 	}

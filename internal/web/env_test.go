@@ -12,6 +12,7 @@ import (
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/backup"
 	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
@@ -37,6 +38,7 @@ type testEnv struct {
 	oncall *oncall.Service
 	incs   *incident.Service
 	cmdb   *cmdb.Service
+	backup *backup.Service
 	desk   *servicedesk.Service
 	inst   *licenseInventory // the agents' software inventory licenses see
 	mail   *deskmail.Service
@@ -93,14 +95,17 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 		t.Fatal(err)
 	}
 	changes := change.New(db, change.Options{Logger: log, CMDB: ci, Maintenance: mons, Windows: mons})
+	backups := backup.New(db, backup.Options{Logger: log, Alerts: incs})
 	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci,
-		ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Changes: changes, Collectors: mons.Collectors()})
+		ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Changes: changes, Backups: backups,
+		Collectors: append(mons.Collectors(), backups.Collectors()...)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, inst: inv, mail: mailDesk, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, inst: inv, mail: mailDesk, backup: backups,
+		srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

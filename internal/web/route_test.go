@@ -50,7 +50,10 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		// Alert intake: each request carries an integration's secret key
 		// (path or PagerDuty routing_key); signed, expiring action links
 		// carry an HMAC over incident, action and expiry.
-		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/"}
+		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/",
+		// Backup check-ins: each carries its job's secret key (stored
+		// hashed); unknown keys get 404 and are counted.
+		"GET /backup/ping/", "POST /backup/ping/"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

@@ -13,6 +13,7 @@ import (
 
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/backup"
 	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
@@ -65,6 +66,8 @@ type Options struct {
 	Assets *assets.Service
 	// Changes is change management; nil leaves its routes out.
 	Changes *change.Service
+	// Backups is backup and DR monitoring; nil leaves its routes out.
+	Backups *backup.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

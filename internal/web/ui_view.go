@@ -59,6 +59,9 @@ var navigation = []struct {
 	{navLink{"/changes/approvals", "Approvals", "change-approvals"}, auth.RoleViewer, "changes"},
 	{navLink{"/changes/templates", "Templates", "change-templates"}, auth.RoleViewer, "changes"},
 	{navLink{"/changes/freezes", "Freezes", "change-freezes"}, auth.RoleViewer, "changes"},
+	{navLink{"/backups", "Backup jobs", "backups"}, auth.RoleViewer, "backup"},
+	{navLink{"/dr-plans", "DR plans", "dr-plans"}, auth.RoleViewer, "backup"},
+	{navLink{"/backups/coverage", "Coverage", "backup-coverage"}, auth.RoleViewer, "backup"},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
@@ -69,6 +72,7 @@ var navigation = []struct {
 var navGroups = []struct{ key, label string }{
 	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
 	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"changes", "Changes"},
+	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"backup", "Backups"},
 }
 
 // groupOf returns the navigation group of a section ("" if none).
@@ -156,6 +160,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = licenseNotices[r.URL.Query().Get("notice")]
 		v.Notice = changeNotices[r.URL.Query().Get("notice")]
+		v.Notice = backupNotices[r.URL.Query().Get("notice")]
 	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
@@ -216,6 +221,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.KB != nil
 	case "service-desk-email":
 		return s.opts.DeskMail != nil
+	case "backups", "dr-plans", "backup-coverage":
+		return s.opts.Backups != nil
 	}
 	return true
 }
