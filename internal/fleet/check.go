@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,8 +30,23 @@ type MetricCheckSettings struct {
 	Metric     string  `json:"metric"`
 	Key        string  `json:"key,omitempty"`
 	Comparison string  `json:"comparison"`
-	Threshold  float64 `json:"threshold"`
+	Threshold  Number  `json:"threshold"`
 	For        string  `json:"for,omitempty"`
+}
+
+// Number is a threshold: a JSON number, or a string holding one (as the
+// monitor form sends it).
+type Number float64
+
+// UnmarshalJSON reads 90 or "90".
+func (n *Number) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return valid.Errorf("threshold", "must be a number")
+	}
+	*n = Number(f)
+	return nil
 }
 
 // Comparisons an agent_metric check may use.
@@ -70,6 +86,9 @@ func NewMetricCheck(db *store.DB, raw json.RawMessage, now func() time.Time) (*M
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
+		if ve, ok := valid.As(err); ok {
+			return nil, ve
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return nil, valid.Errorf(te.Field, "must be a %s", te.Type.Kind())
@@ -117,7 +136,7 @@ func (c *MetricCheck) Target() string {
 	if s.Key != "" {
 		m += "{" + s.Key + "}"
 	}
-	t := fmt.Sprintf("%s %s %s %s", s.Host, m, s.Comparison, strconv.FormatFloat(s.Threshold, 'g', -1, 64))
+	t := fmt.Sprintf("%s %s %s %s", s.Host, m, s.Comparison, strconv.FormatFloat(float64(s.Threshold), 'g', -1, 64))
 	if c.dur > 0 {
 		t += " for " + c.dur.String()
 	}
@@ -125,7 +144,7 @@ func (c *MetricCheck) Target() string {
 }
 
 func (c *MetricCheck) breaches(v float64) bool {
-	t := c.settings.Threshold
+	t := float64(c.settings.Threshold)
 	switch c.settings.Comparison {
 	case ">":
 		return v > t
@@ -189,7 +208,7 @@ func (c *MetricCheck) probe(ctx context.Context) probe.Result {
 	last := pts[len(pts)-1]
 	metrics := []probe.Metric{{Name: s.Metric, Value: last.v}}
 	val := strconv.FormatFloat(last.v, 'g', 6, 64)
-	thr := strconv.FormatFloat(s.Threshold, 'g', -1, 64)
+	thr := strconv.FormatFloat(float64(s.Threshold), 'g', -1, 64)
 	if !c.breaches(last.v) {
 		return probe.Result{Status: probe.StatusUp, Message: fmt.Sprintf("%s = %s (alert when %s %s)", c.metricLabel(), val, s.Comparison, thr), Metrics: metrics}
 	}

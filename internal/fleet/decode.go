@@ -116,4 +116,3 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-

@@ -23,7 +23,7 @@ const HostType = "host"
 func (s *Service) syncHost(ctx context.Context, st *agentState, f *wire.Facts, w *reportWrite) error {
 	ctx = cmdb.WithSource(auth.WithActor(ctx, agentActor(f.Hostname)), cmdb.SourceAgent)
 	if s.opts.CMDB != nil {
-		id, err := s.syncCI(ctx, st.ciID, f)
+		id, err := s.syncCI(ctx, st.id, st.ciID, f)
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func primaryIP(ifs []wire.Interface) string {
 	return v6
 }
 
-func (s *Service) syncCI(ctx context.Context, id int64, f *wire.Facts) (int64, error) {
+func (s *Service) syncCI(ctx context.Context, agent, id int64, f *wire.Facts) (int64, error) {
 	attrs := hostAttributes(f)
 	if id != 0 {
 		old, err := s.opts.CMDB.Get(ctx, id)
@@ -107,7 +107,14 @@ func (s *Service) syncCI(ctx context.Context, id int64, f *wire.Facts) (int64, e
 			return 0, err
 		}
 	}
-	c, err := s.opts.CMDB.Create(ctx, cmdb.CIInput{Type: HostType, Name: f.Hostname, Description: "Reported by the opsdeck agent.", Attributes: attrs})
+	in := cmdb.CIInput{Type: HostType, Name: f.Hostname, Description: "Reported by the opsdeck agent.", Attributes: attrs}
+	c, err := s.opts.CMDB.Create(ctx, in)
+	if errors.Is(err, store.ErrConflict) {
+		// Another CI has this name (two hosts called localhost): the
+		// agent's id tells them apart.
+		in.Name = fmt.Sprintf("%s (agent %d)", f.Hostname, agent)
+		c, err = s.opts.CMDB.Create(ctx, in)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("fleet: create host CI: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -36,6 +37,7 @@ type testEnv struct {
 	incs   *incident.Service
 	cmdb   *cmdb.Service
 	desk   *servicedesk.Service
+	fleet  *fleet.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -54,7 +56,7 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	as := auth.NewService(db, auth.Options{Logger: log, TokenCacheTTL: 0})
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log})
+	mons := monitor.NewService(db, monitor.Options{Checks: fleet.Checks(db, probe.New), Logger: log})
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = mons.Run(runCtx); close(done) }()
@@ -83,13 +85,17 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
 	assetReg := assets.NewService(db, assets.Options{Logger: log, CMDB: ci})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
+	fl := fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg})
+	fleetDone := make(chan struct{})
+	go func() { fl.Run(runCtx); close(fleetDone) }()
+	t.Cleanup(func() { cancel(); <-fleetDone })
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Fleet: fl, Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, fleet: fl, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

@@ -53,6 +53,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.serviceDeskRoutes()...)
 	rs = append(rs, s.kbRoutes()...)
 	rs = append(rs, s.assetRoutes()...)
+	rs = append(rs, s.fleetRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }

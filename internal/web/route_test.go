@@ -50,7 +50,10 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		// Alert intake: each request carries an integration's secret key
 		// (path or PagerDuty routing_key); signed, expiring action links
 		// carry an HMAC over incident, action and expiry.
-		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/"}
+		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/",
+		// Host agents: enrollment carries a one-time enrollment token,
+		// reports carry the agent's credential (both checked, hashed).
+		"POST /api/v1/agent/enroll", "POST /api/v1/agent/report"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

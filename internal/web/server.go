@@ -14,6 +14,7 @@ import (
 	assets "github.com/opsdeck/opsdeck/internal/asset"
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -59,6 +60,8 @@ type Options struct {
 	KB *kb.Service
 	// Assets is the asset register; nil leaves its routes out.
 	Assets *assets.Service
+	// Fleet is the host agent fleet; nil leaves its routes out.
+	Fleet *fleet.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

@@ -49,6 +49,7 @@ var navigation = []struct {
 	{navLink{"/status-pages", "Status pages", "status-pages"}, auth.RoleViewer, "monitors"},
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer, "cis"},
 	{navLink{"/assets", "Assets", "assets"}, auth.RoleViewer, "cis"},
+	{navLink{"/agents", "Agents", "agents"}, auth.RoleViewer, "cis"},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
@@ -146,6 +147,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = kbNotices[r.URL.Query().Get("notice")]
 	}
+	if v.Notice == "" {
+		v.Notice = fleetNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
@@ -197,6 +201,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.CMDB != nil
 	case "assets":
 		return s.opts.Assets != nil
+	case "agents":
+		return s.opts.Fleet != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
 	case "kb":
