@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -139,7 +140,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	pipe.incs, pipe.calls, pipe.notes = incs, onCall, notes
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log),
+	mons := monitor.NewService(db, monitor.Options{Checks: fleet.Checks(db, probe.New), Logger: log, OnChange: monitorToIncident(incs, log),
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
 	if cfg.MonitorsPath != "" {
@@ -167,6 +168,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	pipe.cis, pipe.mons = ci, mons
 	assetReg = asset.NewService(db, asset.Options{Logger: log, CMDB: ci, WarnDays: cfg.Assets.WarnDays})
+	agents := fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
@@ -175,8 +177,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	secure := cfg.TLS.CertFile != "" || strings.HasPrefix(cfg.BaseURL, "https://")
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
-		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		Collectors: append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...)})
+		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Fleet: agents,
+		Collectors: append(append(append(mons.Collectors(), notes.Collectors()...), incs.Collectors()...), agents.Collectors()...)})
 	if err != nil {
 		return err
 	}
@@ -234,6 +236,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() { incs.Run(workCtx) })
 	wg.Go(func() { reconcileMonitorAlerts(workCtx, mons, incs, log) })
 	wg.Go(func() { desk.Run(workCtx) })
+	// Like intake, agent reports commit until the HTTP server has drained.
+	wg.Go(func() { agents.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

@@ -26,12 +26,12 @@ const CheckType = "agent_metric"
 // whole of For (0: the latest sample decides), and down when the agent
 // sent no sample of it within For (at least 2 minutes).
 type MetricCheckSettings struct {
-	Host       string  `json:"host"`
-	Metric     string  `json:"metric"`
-	Key        string  `json:"key,omitempty"`
-	Comparison string  `json:"comparison"`
-	Threshold  Number  `json:"threshold"`
-	For        string  `json:"for,omitempty"`
+	Host       string `json:"host"`
+	Metric     string `json:"metric"`
+	Key        string `json:"key,omitempty"`
+	Comparison string `json:"comparison"`
+	Threshold  Number `json:"threshold"`
+	For        string `json:"for,omitempty"`
 }
 
 // Number is a threshold: a JSON number, or a string holding one (as the

@@ -49,7 +49,6 @@ func (h *fleetHandlers) report(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := fleet.DecodeReport(r.Body, r.Header.Get("Content-Encoding"))
 	if err != nil {
-		h.f.Stats().Refused.Add(1)
 		h.agentFail(w, r, err)
 		return
 	}
@@ -85,6 +84,7 @@ func (h *fleetHandlers) agentFail(w http.ResponseWriter, r *http.Request, err er
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large",
 			"a report may be 2 MiB compressed and 8 MiB uncompressed at most", "")
 	case isValid:
+		h.f.Stats().Refused.Add(1)
 		writeError(w, http.StatusBadRequest, "invalid", ve.Error(), ve.Field)
 	default:
 		h.s.log.ErrorContext(r.Context(), "agent report not stored", "err", err, "request_id", requestIDFrom(r.Context()))

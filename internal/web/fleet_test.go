@@ -181,7 +181,6 @@ func TestAgentEndpoints(t *testing.T) {
 	})
 }
 
-
 // doForm posts a UI form with a role's token (no CSRF: not a cookie session).
 func (e *testEnv) doForm(path string, role auth.Role, v url.Values) *http.Response {
 	e.t.Helper()
