@@ -10,6 +10,7 @@
 #   bench/run-agents.sh                      # 1000 agents, 30s, 3m steady state
 #   AGENTS=200 DURATION=1m bench/run-agents.sh
 #   DB=postgres://postgres@127.0.0.1:5432/bench bench/run-agents.sh
+#   RAMP=2m EXTRA=-distinct bench/run-agents.sh   # start over 2 min, no shared inventories
 #
 # Target: p99 < 100 ms and the server under one core. KEEP=1 keeps the
 # temporary folder (server log, database).
@@ -19,6 +20,8 @@ AGENTS=${AGENTS:-1000}
 INTERVAL=${INTERVAL:-30s}
 DURATION=${DURATION:-3m}
 DB=${DB:-}
+RAMP=${RAMP:-}
+EXTRA=${EXTRA:-}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/opsdeck-agents.XXXXXX")
@@ -51,5 +54,5 @@ done
 [ -n "$base_url" ] || { echo "server did not start" >&2; cat "$log" >&2; exit 1; }
 
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(go version | cut -d' ' -f3), commit $(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown), database ${DB:-sqlite}"
-"$work/agentload" -url "$base_url" -token "$(cat "$work/token")" -pid "$server_pid" -agents "$AGENTS" -interval "$INTERVAL" -duration "$DURATION"
+"$work/agentload" -url "$base_url" -token "$(cat "$work/token")" -pid "$server_pid" -agents "$AGENTS" -interval "$INTERVAL" -duration "$DURATION" ${RAMP:+-ramp "$RAMP"} $EXTRA
 echo "database size: $(du -sh "$work/data" 2>/dev/null | cut -f1)"

@@ -38,6 +38,8 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Minute, "steady-state measurement after every agent's first report")
 	npkg := flag.Int("packages", 1500, "packages in each inventory")
 	nsamples := flag.Int("samples", 20, "metric samples per report")
+	distinct := flag.Bool("distinct", false, "give every agent its own inventory (one package version differs), so none is shared")
+	ramp := flag.Duration("ramp", 0, "start the agents over this long (default: one interval)")
 	flag.Parse()
 	if *base == "" || *token == "" {
 		fmt.Fprintln(os.Stderr, "agentload: -url and -token are required")
@@ -45,7 +47,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	l := &loader{base: strings.TrimSuffix(*base, "/"), admin: *token, samples: *nsamples,
+	l := &loader{base: strings.TrimSuffix(*base, "/"), admin: *token, samples: *nsamples, distinct: *distinct, ramp: *ramp,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: *agents + 10, MaxIdleConnsPerHost: *agents + 10}}}
 	l.pkgs = make([]wire.Package, *npkg)
 	for i := range l.pkgs {
@@ -64,6 +66,8 @@ type loader struct {
 	pkgs        []wire.Package
 	hash        string
 	samples     int
+	distinct    bool
+	ramp        time.Duration
 
 	mu               sync.Mutex
 	first, steady    []time.Duration
@@ -75,6 +79,8 @@ type agent struct {
 	id         int
 	host, cred string
 	seq        uint64
+	pkgs       []wire.Package
+	hash       string
 }
 
 func (l *loader) run(ctx context.Context, n int, interval, duration time.Duration, pid int) error {
@@ -115,8 +121,12 @@ func (l *loader) run(ctx context.Context, n int, interval, duration time.Duratio
 
 	// Every agent reports on its own phase in the interval, like a fleet
 	// started over time. The first interval carries the inventories.
+	ramp := l.ramp
+	if ramp <= 0 {
+		ramp = interval
+	}
 	start := time.Now()
-	warmEnd := start.Add(interval + 2*time.Second)
+	warmEnd := start.Add(ramp + interval + 2*time.Second)
 	end := warmEnd.Add(duration)
 	rctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
@@ -124,7 +134,7 @@ func (l *loader) run(ctx context.Context, n int, interval, duration time.Duratio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			offset := time.Duration(int64(interval) * int64(a.id) / int64(n))
+			offset := time.Duration(int64(ramp) * int64(a.id) / int64(n))
 			next := start.Add(offset)
 			for {
 				select {
@@ -210,6 +220,12 @@ func (l *loader) enroll(ctx context.Context, a *agent) error {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	a.cred = er.Credential
+	a.pkgs, a.hash = l.pkgs, l.hash
+	if l.distinct {
+		a.pkgs = slices.Clone(l.pkgs)
+		a.pkgs[0].Version = fmt.Sprintf("1.0-%d", a.id)
+		a.hash = wire.Hash(a.pkgs)
+	}
 	return nil
 }
 
@@ -230,10 +246,10 @@ func (l *loader) call(req *http.Request, want int, v any) error {
 func (l *loader) report(ctx context.Context, a *agent) {
 	a.seq++
 	now := time.Now()
-	r := wire.Report{Seq: a.seq, SentAt: now.UTC(), AgentVersion: "agentload", Software: &wire.Software{Hash: l.hash}}
+	r := wire.Report{Seq: a.seq, SentAt: now.UTC(), AgentVersion: "agentload", Software: &wire.Software{Hash: a.hash}}
 	first := a.seq == 1
 	if first {
-		r.Software.Packages = l.pkgs
+		r.Software.Packages = a.pkgs
 		r.Facts = &wire.Facts{Hostname: a.host, MachineID: fmt.Sprintf("%032x", a.id+1), OS: wire.OSInfo{Name: "Debian GNU/Linux", Version: "12", ID: "debian", Pretty: "Debian GNU/Linux 12 (bookworm)"},
 			Kernel: "6.1.0-28-amd64", Arch: "x86_64", CPU: wire.CPUInfo{Model: "Simulated CPU", Cores: 4, Threads: 8}, MemoryBytes: 16 << 30,
 			Serial: "SIM-" + strconv.Itoa(a.id), Vendor: "Sim", Model: "Load 1",
@@ -268,11 +284,27 @@ func (l *loader) report(ctx context.Context, a *agent) {
 		a.seq--
 		return
 	}
-	io.Copy(io.Discard, resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	l.statuses[strconv.Itoa(resp.StatusCode)]++
+	if resp.StatusCode == http.StatusConflict {
+		// Delivered before (the answer was lost): go on after it, as the
+		// agent drops its spooled reports up to accepted_seq.
+		var rep struct {
+			AcceptedSeq uint64 `json:"accepted_seq"`
+		}
+		if json.Unmarshal(body, &rep) == nil && rep.AcceptedSeq >= a.seq {
+			a.seq = rep.AcceptedSeq
+		}
+	}
 	if resp.StatusCode != http.StatusOK {
 		l.errors["status "+strconv.Itoa(resp.StatusCode)]++
+		if resp.StatusCode == http.StatusBadRequest && l.errors["status 400"] <= 3 {
+			fmt.Fprintf(os.Stderr, "400: %s\n", body)
+		}
+		if resp.StatusCode >= 500 {
+			a.seq-- // kept in the spool and sent again
+		}
 		return
 	}
 	if first {

@@ -67,8 +67,9 @@ type Service struct {
 // Stats are the fleet's counters since start.
 type Stats struct {
 	Reports, Replays, Refused, AuthFailures, Enrollments, EnrollFailures atomic.Int64
-	// SoftwareWrites counts inventories written (a changed hash).
-	SoftwareWrites atomic.Int64
+	// SoftwareWrites counts inventories accepted with a changed hash;
+	// SoftwareSetsWritten those whose package list was new and stored.
+	SoftwareWrites, SoftwareSetsWritten atomic.Int64
 }
 
 // agentState is what ingest keeps of an agent between reports. mu
@@ -125,7 +126,9 @@ func NewService(db *store.DB, opts Options) *Service {
 		opts.HourRetention = 400 * 24 * time.Hour
 	}
 	s := &Service{db: db, opts: opts, log: opts.Logger, agents: map[int64]*agentState{}, byCred: map[string]int64{}, series: map[seriesKey]int64{}}
-	s.batch = store.NewBatcher(db, store.BatchOptions{MaxItems: 200}, s.flushReports)
+	// Small batches: a first report may carry thousands of packages, and a
+	// long transaction holds SQLite's one writer.
+	s.batch = store.NewBatcher(db, store.BatchOptions{MaxItems: 64}, s.flushReports)
 	s.rolled.Store(-1)
 	return s
 }

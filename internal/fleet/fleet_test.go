@@ -208,8 +208,21 @@ func TestUnchangedInventoryDoesNoWrites(t *testing.T) {
 		if _, err := e.f.Ingest(e.ctx, a.AgentID, r, ""); err != nil {
 			t.Fatal(err)
 		}
-		if n := e.count(t, `SELECT COUNT(*) FROM agent_packages WHERE agent_id = $1`, a.AgentID); n != 1500 {
+		if n := e.count(t, `SELECT COUNT(*) FROM agent_packages p JOIN agents a ON a.software_hash = p.set_hash WHERE a.id = $1`, a.AgentID); n != 1500 {
 			t.Fatalf("packages %d", n)
+		}
+		// A second host with the same inventory shares the stored list.
+		b := e.enroll(t, "web2", "m2")
+		r = report(1)
+		r.Software = &wire.Software{Hash: wire.Hash(ps), Packages: ps}
+		if _, err := e.f.Ingest(e.ctx, b.AgentID, r, ""); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM agent_packages`); n != 1500 || e.f.Stats().SoftwareSetsWritten.Load() != 1 {
+			t.Fatalf("identical inventories stored twice: %d rows", n)
+		}
+		if got, _ := e.f.Packages(e.ctx, b.AgentID, "", 0); len(got) != 1500 {
+			t.Fatalf("web2 lists %d packages", len(got))
 		}
 		var at1 time.Time
 		_ = db.R.QueryRow(`SELECT software_at FROM agents WHERE id = $1`, a.AgentID).Scan(&at1)
@@ -224,7 +237,7 @@ func TestUnchangedInventoryDoesNoWrites(t *testing.T) {
 		}
 		var at2 time.Time
 		_ = db.R.QueryRow(`SELECT software_at FROM agents WHERE id = $1`, a.AgentID).Scan(&at2)
-		if !at1.Equal(at2) || e.f.Stats().SoftwareWrites.Load() != 1 {
+		if !at1.Equal(at2) || e.f.Stats().SoftwareWrites.Load() != 2 {
 			t.Fatalf("an unchanged inventory was written: %v %v writes %d", at1, at2, e.f.Stats().SoftwareWrites.Load())
 		}
 		// A changed hash without the list asks for it; nothing is written.
@@ -247,8 +260,29 @@ func TestUnchangedInventoryDoesNoWrites(t *testing.T) {
 		if ins, _ := e.f.Installations(e.ctx, "ngin_"); len(ins) != 0 {
 			t.Fatalf("_ is not a wildcard: %+v", ins)
 		}
-		if e.count(t, `SELECT COUNT(*) FROM agent_packages`) != 1500 {
-			t.Fatal("inventory not replaced")
+		if e.count(t, `SELECT COUNT(*) FROM agent_packages`) != 3000 {
+			t.Fatal("web1's new inventory not stored beside web2's")
+		}
+		if ins, _ := e.f.Installations(e.ctx, "pkga0s"); len(ins) != 2 {
+			t.Fatalf("a package on both hosts: %+v", ins)
+		}
+		// The retention job drops inventories no host has.
+		e.clock.Add(2 * time.Hour)
+		r = report(8)
+		r.Software = &wire.Software{Hash: wire.Hash(ps2)}
+		if _, err := e.f.Ingest(e.ctx, b.AgentID, r, ""); err != nil {
+			t.Fatal(err)
+		}
+		r = report(9)
+		r.Software = &wire.Software{Hash: wire.Hash(ps2), Packages: ps2}
+		if _, err := e.f.Ingest(e.ctx, b.AgentID, r, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.f.applyRetention(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM agent_packages`); n != 1500 {
+			t.Fatalf("unused inventory kept: %d rows", n)
 		}
 	})
 }

@@ -157,15 +157,8 @@ func (s *Service) writeReport(ctx context.Context, tx *sql.Tx, w *reportWrite) e
 		add("software_hash", w.softwareHash)
 		add("software_count", int64(len(w.software)))
 		add("software_at", w.at)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM agent_packages WHERE agent_id = $1`, w.agent); err != nil {
-			return fmt.Errorf("fleet: write software: %w", err)
-		}
-		rows := make([][]any, len(w.software))
-		for i, p := range w.software {
-			rows[i] = []any{w.agent, p.Source, p.Name, p.Version, p.Arch}
-		}
-		if err := s.db.InsertMany(ctx, tx, "agent_packages", []string{"agent_id", "source", "name", "version", "arch"}, rows); err != nil {
-			return fmt.Errorf("fleet: write software: %w", err)
+		if err := s.writeSoftwareSet(ctx, tx, w); err != nil {
+			return err
 		}
 	}
 	if u := w.updates; u != nil {
@@ -195,6 +188,28 @@ func (s *Service) writeReport(ctx context.Context, tx *sql.Tx, w *reportWrite) e
 		return err
 	}
 	return s.writeFiles(ctx, tx, w)
+}
+
+// writeSoftwareSet stores an inventory under its hash unless a host with
+// the same inventory stored it already.
+func (s *Service) writeSoftwareSet(ctx context.Context, tx *sql.Tx, w *reportWrite) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO agent_software_sets (hash, count, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`,
+		w.softwareHash, int64(len(w.software)), w.at)
+	if err != nil {
+		return fmt.Errorf("fleet: write software: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // known inventory: the agent now points at it
+	}
+	rows := make([][]any, len(w.software))
+	for i, p := range w.software {
+		rows[i] = []any{w.softwareHash, p.Source, p.Name, p.Version, p.Arch}
+	}
+	if err := s.db.InsertMany(ctx, tx, "agent_packages", []string{"set_hash", "source", "name", "version", "arch"}, rows); err != nil {
+		return fmt.Errorf("fleet: write software: %w", err)
+	}
+	s.stats.SoftwareSetsWritten.Add(1)
+	return nil
 }
 
 // writeFiles records configuration drift: a row with the diff per change,

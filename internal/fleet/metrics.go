@@ -355,6 +355,11 @@ func (s *Service) applyRetention(ctx context.Context) error {
 			break
 		}
 	}
+	// Inventories no host has any more.
+	if _, err := s.db.W.ExecContext(ctx, `DELETE FROM agent_software_sets WHERE created_at < $1
+		AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.software_hash = agent_software_sets.hash)`, now.Add(-time.Hour)); err != nil {
+		return fmt.Errorf("fleet: retention: %w", err)
+	}
 	for _, r := range []struct {
 		res int64
 		cut time.Duration

@@ -17,6 +17,7 @@ func (s *Service) Collectors() []prometheus.Collector {
 		c("opsdeck_agent_refused_total", "Agent requests refused as malformed or too large.", &s.stats.Refused),
 		c("opsdeck_agent_auth_failures_total", "Agent reports with a wrong or revoked credential.", &s.stats.AuthFailures),
 		c("opsdeck_agent_enroll_failures_total", "Enrollments with a wrong, used, revoked or expired token.", &s.stats.EnrollFailures),
-		c("opsdeck_agent_software_writes_total", "Software inventories written (changed hashes).", &s.stats.SoftwareWrites),
+		c("opsdeck_agent_software_changes_total", "Software inventories accepted with a changed hash.", &s.stats.SoftwareWrites),
+		c("opsdeck_agent_software_sets_total", "Distinct software inventories stored (the others shared an existing one).", &s.stats.SoftwareSetsWritten),
 	}
 }

@@ -48,7 +48,7 @@ func (s *Service) Installations(ctx context.Context, namePattern string) ([]Inst
 		return nil, fmt.Errorf("fleet: installations: empty pattern")
 	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT a.id, a.hostname, COALESCE(a.ci_id, 0), p.name, p.version, p.arch, p.source
-		FROM agent_packages p JOIN agents a ON a.id = p.agent_id
+		FROM agents a JOIN agent_packages p ON p.set_hash = a.software_hash
 		WHERE LOWER(p.name) LIKE $1 ESCAPE '\' AND a.revoked_at IS NULL ORDER BY a.hostname, a.id, p.name`, likePattern(namePattern))
 	if err != nil {
 		return nil, fmt.Errorf("fleet: installations: %w", err)
@@ -71,8 +71,8 @@ func (s *Service) Packages(ctx context.Context, agent int64, q string, limit int
 	if limit <= 0 || limit > 5000 {
 		limit = 5000
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT name, version, arch, source FROM agent_packages WHERE agent_id = $1 AND LOWER(name) LIKE $2 ESCAPE '\'
-		ORDER BY name, arch LIMIT $3`, agent, "%"+likePattern(strings.ReplaceAll(strings.ReplaceAll(q, "*", ""), "?", ""))+"%", limit)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT p.name, p.version, p.arch, p.source FROM agents a JOIN agent_packages p ON p.set_hash = a.software_hash
+		WHERE a.id = $1 AND LOWER(p.name) LIKE $2 ESCAPE '\' ORDER BY p.name, p.arch LIMIT $3`, agent, "%"+likePattern(strings.ReplaceAll(strings.ReplaceAll(q, "*", ""), "?", ""))+"%", limit)
 	if err != nil {
 		return nil, fmt.Errorf("fleet: packages: %w", err)
 	}

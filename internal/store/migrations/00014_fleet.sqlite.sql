@@ -42,14 +42,23 @@ CREATE TABLE agents (
 CREATE UNIQUE INDEX agents_machine ON agents(machine_id) WHERE machine_id <> '';
 CREATE INDEX agents_hostname ON agents(hostname);
 
+-- Software inventories are stored by content: a set per inventory hash,
+-- shared by every host with that exact inventory (hosts built from one
+-- image), so a fleet of identical hosts stores one list. agents.software_hash
+-- points at its set; sets no host points at are deleted by the retention job.
+CREATE TABLE agent_software_sets (
+    hash       TEXT PRIMARY KEY,
+    count      BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
 CREATE TABLE agent_packages (
-    agent_id BIGINT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+    set_hash TEXT NOT NULL REFERENCES agent_software_sets(hash) ON DELETE CASCADE,
     source   TEXT NOT NULL,
     name     TEXT NOT NULL,
     version  TEXT NOT NULL,
     arch     TEXT NOT NULL
 );
-CREATE INDEX agent_packages_agent ON agent_packages(agent_id, name);
+CREATE INDEX agent_packages_set ON agent_packages(set_hash, name);
 CREATE INDEX agent_packages_name ON agent_packages(name);
 
 CREATE TABLE agent_updates (
@@ -125,5 +134,6 @@ DROP TABLE agent_samples;
 DROP TABLE agent_series;
 DROP TABLE agent_updates;
 DROP TABLE agent_packages;
+DROP TABLE agent_software_sets;
 DROP TABLE agents;
 DROP TABLE agent_enroll_tokens;
