@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -23,17 +24,15 @@ var ErrTooLarge = errors.New("fleet: report too large")
 // that. Errors: ErrTooLarge, or a *valid.Error naming the field (the body
 // is not JSON, a field has the wrong type, a value is out of range).
 func DecodeReport(body io.Reader, encoding string) (*wire.Report, error) {
+	src := &sourceReader{r: body}
 	var r io.Reader
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", "identity":
-		r = body
+		r = src
 	case "gzip":
-		zr, err := gzip.NewReader(body)
+		zr, err := gzip.NewReader(src)
 		if err != nil {
-			if tooLarge(err) {
-				return nil, ErrTooLarge
-			}
-			return nil, valid.Errorf("body", "is not gzip data")
+			return nil, readError(src, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -42,10 +41,7 @@ func DecodeReport(body io.Reader, encoding string) (*wire.Report, error) {
 	}
 	buf, err := io.ReadAll(io.LimitReader(r, wire.MaxDecompressedBytes+1))
 	if err != nil {
-		if tooLarge(err) {
-			return nil, ErrTooLarge
-		}
-		return nil, valid.Errorf("body", "could not be read: corrupt gzip data")
+		return nil, readError(src, err)
 	}
 	if len(buf) > wire.MaxDecompressedBytes {
 		return nil, ErrTooLarge
@@ -62,6 +58,34 @@ func DecodeReport(body io.Reader, encoding string) (*wire.Report, error) {
 		return nil, err
 	}
 	return &rep, nil
+}
+
+// sourceReader remembers the error of the reader under the gunzip, so a
+// failed connection is told apart from a corrupt body.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// readError classifies a failure to read a report: too large (413), the
+// connection failing or timing out mid-body (not the report's fault, so
+// not a 400, which makes the agent drop it), or a corrupt body (400).
+func readError(src *sourceReader, err error) error {
+	switch {
+	case tooLarge(err):
+		return ErrTooLarge
+	case src.err != nil:
+		return fmt.Errorf("fleet: read report: %w", src.err)
+	}
+	return valid.Errorf("body", "is not valid gzip data")
 }
 
 // DecodeEnroll reads an enrollment request (at most 64 KiB) and validates

@@ -62,6 +62,31 @@ type Service struct {
 	rolled atomic.Int64
 
 	stats Stats
+
+	// slots bounds the reports being decoded and applied at once, so a
+	// burst (a fleet coming back after an outage) costs bounded memory.
+	slots chan struct{}
+}
+
+// MaxConcurrentReports is how many reports are decoded and applied at
+// once; the others wait for a slot.
+const MaxConcurrentReports = 32
+
+// ErrBusy is a report that waited too long for a slot; the agent retries.
+var ErrBusy = errors.New("fleet: too many reports at once")
+
+// Admit waits for a report slot (at most 10 s) and returns its release.
+func (s *Service) Admit(ctx context.Context) (func(), error) {
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Stats are the fleet's counters since start.
@@ -125,7 +150,8 @@ func NewService(db *store.DB, opts Options) *Service {
 	if opts.HourRetention <= 0 {
 		opts.HourRetention = 400 * 24 * time.Hour
 	}
-	s := &Service{db: db, opts: opts, log: opts.Logger, agents: map[int64]*agentState{}, byCred: map[string]int64{}, series: map[seriesKey]int64{}}
+	s := &Service{db: db, opts: opts, log: opts.Logger, agents: map[int64]*agentState{}, byCred: map[string]int64{}, series: map[seriesKey]int64{},
+		slots: make(chan struct{}, MaxConcurrentReports)}
 	// Small batches: a first report may carry thousands of packages, and a
 	// long transaction holds SQLite's one writer.
 	s.batch = store.NewBatcher(db, store.BatchOptions{MaxItems: 64}, s.flushReports)

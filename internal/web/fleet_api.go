@@ -47,6 +47,12 @@ func (h *fleetHandlers) report(w http.ResponseWriter, r *http.Request) {
 		h.agentFail(w, r, err)
 		return
 	}
+	release, err := h.f.Admit(r.Context())
+	if err != nil {
+		h.agentFail(w, r, err)
+		return
+	}
+	defer release()
 	rep, err := fleet.DecodeReport(r.Body, r.Header.Get("Content-Encoding"))
 	if err != nil {
 		h.agentFail(w, r, err)
@@ -86,6 +92,9 @@ func (h *fleetHandlers) agentFail(w http.ResponseWriter, r *http.Request, err er
 	case isValid:
 		h.f.Stats().Refused.Add(1)
 		writeError(w, http.StatusBadRequest, "invalid", ve.Error(), ve.Field)
+	case errors.Is(err, fleet.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "busy", "too many reports at once; retry", "")
 	default:
 		h.s.log.ErrorContext(r.Context(), "agent report not stored", "err", err, "request_id", requestIDFrom(r.Context()))
 		w.Header().Set("Retry-After", "10")
