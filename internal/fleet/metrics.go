@@ -165,14 +165,15 @@ func Resolution(from, to time.Time) int64 {
 	return resHour
 }
 
-// Metrics returns an agent's series over [from, to) at the resolution
+// Metrics returns an agent's series over [from, to] (rollup buckets
+// starting in [from, to)) at the resolution
 // Resolution picks, ordered by name and key. name "" returns all.
 func (s *Service) Metrics(ctx context.Context, agent int64, name string, from, to time.Time) ([]Series, error) {
 	res := Resolution(from, to)
 	var q string
 	if res == 0 {
 		q = `SELECT s.name, s.key, x.t, x.value, x.value, x.value FROM agent_series s JOIN agent_samples x ON x.series_id = s.id
-			WHERE s.agent_id = $1 AND x.t >= $2 AND x.t < $3`
+			WHERE s.agent_id = $1 AND x.t >= $2 AND x.t <= $3`
 	} else {
 		q = fmt.Sprintf(`SELECT s.name, s.key, x.bucket, x.avg_value, x.min_value, x.max_value FROM agent_series s JOIN agent_rollups x ON x.series_id = s.id
 			WHERE s.agent_id = $1 AND x.bucket >= $2 AND x.bucket < $3 AND x.resolution = %d`, res)

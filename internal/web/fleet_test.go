@@ -157,7 +157,7 @@ func TestAgentEndpoints(t *testing.T) {
 			t.Fatalf("fleet page: %d", resp.StatusCode)
 		}
 		resp = e.do("GET", "/agents/"+strconv.FormatInt(a.AgentID, 10), auth.RoleViewer, "")
-		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, "<svg") || !strings.Contains(body, "Debian GNU/Linux 12") {
+		if body := readBody(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, `<figure class="card chart">`) || !strings.Contains(body, "disk.used_pct{/}") || !strings.Contains(body, "Debian GNU/Linux 12") {
 			t.Fatalf("agent page: %d", resp.StatusCode)
 		}
 		if resp := e.do("GET", "/agent-tokens", auth.RoleViewer, ""); resp.StatusCode != http.StatusForbidden {
