@@ -63,8 +63,8 @@ type Service struct {
 
 	stats Stats
 
-	// slots bounds the reports being decoded and applied at once, so a
-	// burst (a fleet coming back after an outage) costs bounded memory.
+	// slots bounds the big reports (inventories) being decoded and applied
+	// at once, so a burst (a fleet starting together) costs bounded memory.
 	slots chan struct{}
 }
 

@@ -27,6 +27,9 @@ func (h *fleetHandlers) enroll(w http.ResponseWriter, r *http.Request) {
 	h.agentFail(w, r, err)
 }
 
+// smallReport is the compressed size under which a report needs no slot.
+const smallReport = 64 << 10
+
 // replayAnswer is the 409 answer: the error and the accepted seq.
 type replayAnswer struct {
 	Error       apiErrorBody `json:"error"`
@@ -47,12 +50,18 @@ func (h *fleetHandlers) report(w http.ResponseWriter, r *http.Request) {
 		h.agentFail(w, r, err)
 		return
 	}
-	release, err := h.f.Admit(r.Context())
-	if err != nil {
-		h.agentFail(w, r, err)
-		return
+	// Routine reports (metrics and an inventory hash, well under 64 KiB)
+	// go straight in; big ones (a first report with the inventory) wait
+	// for one of a few slots, so a fleet starting at once costs bounded
+	// memory and does not hold the routine reports up.
+	if r.ContentLength < 0 || r.ContentLength > smallReport {
+		release, err := h.f.Admit(r.Context())
+		if err != nil {
+			h.agentFail(w, r, err)
+			return
+		}
+		defer release()
 	}
-	defer release()
 	rep, err := fleet.DecodeReport(r.Body, r.Header.Get("Content-Encoding"))
 	if err != nil {
 		h.agentFail(w, r, err)
