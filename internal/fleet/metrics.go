@@ -29,6 +29,10 @@ func (s *Service) prepareSamples(ctx context.Context, w *reportWrite, samples []
 	if len(samples) == 0 {
 		return nil
 	}
+	ids, err := s.seriesIDs(ctx, w.agent, samples)
+	if err != nil {
+		return err
+	}
 	type pk struct {
 		id int64
 		t  int64
@@ -36,11 +40,8 @@ func (s *Service) prepareSamples(ctx context.Context, w *reportWrite, samples []
 	seen := make(map[pk]bool, len(samples))
 	rolled := s.rolled.Load()
 	dirty := map[[2]int64]bool{}
-	for _, sm := range samples {
-		id, err := s.seriesID(ctx, w.agent, sm.Name, sm.Key)
-		if err != nil {
-			return err
-		}
+	for i, sm := range samples {
+		id := ids[i]
 		if seen[pk{id, sm.T}] {
 			continue
 		}
@@ -57,26 +58,61 @@ func (s *Service) prepareSamples(ctx context.Context, w *reportWrite, samples []
 	return nil
 }
 
-// seriesID returns the id of an agent's series, creating it on first use.
-func (s *Service) seriesID(ctx context.Context, agent int64, name, key string) (int64, error) {
-	k := seriesKey{agent, name, key}
+// seriesIDs returns the series id of each sample, creating the agent's
+// new series in one transaction (one commit, not one per series: on
+// PostgreSQL each commit waits for the WAL flush).
+func (s *Service) seriesIDs(ctx context.Context, agent int64, samples []wire.Sample) ([]int64, error) {
+	ids := make([]int64, len(samples))
+	var missing [][]any
 	s.mu.Lock()
-	id, ok := s.series[k]
+	for i, sm := range samples {
+		id, ok := s.series[seriesKey{agent, sm.Name, sm.Key}]
+		if !ok {
+			missing = append(missing, []any{agent, sm.Name, sm.Key})
+		}
+		ids[i] = id
+	}
 	s.mu.Unlock()
-	if ok {
-		return id, nil
+	if len(missing) == 0 {
+		return ids, nil
 	}
-	if _, err := s.db.W.ExecContext(ctx, `INSERT INTO agent_series (agent_id, name, key) VALUES ($1, $2, $3) ON CONFLICT (agent_id, name, key) DO NOTHING`,
-		agent, name, key); err != nil {
-		return 0, fmt.Errorf("fleet: create series: %w", store.MapError(err))
-	}
-	if err := s.db.W.QueryRowContext(ctx, `SELECT id FROM agent_series WHERE agent_id = $1 AND name = $2 AND key = $3`, agent, name, key).Scan(&id); err != nil {
-		return 0, fmt.Errorf("fleet: find series: %w", err)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertIgnore(ctx, tx, "agent_series", "agent_id, name, key", 3, missing); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, key FROM agent_series WHERE agent_id = $1`, agent)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		found := map[seriesKey]int64{}
+		for rows.Next() {
+			var id int64
+			k := seriesKey{agent: agent}
+			if err := rows.Scan(&id, &k.name, &k.key); err != nil {
+				return err
+			}
+			found[k] = id
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		for k, id := range found {
+			s.series[k] = id
+		}
+		s.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: create series: %w", store.MapError(err))
 	}
 	s.mu.Lock()
-	s.series[k] = id
-	s.mu.Unlock()
-	return id, nil
+	defer s.mu.Unlock()
+	for i, sm := range samples {
+		ids[i] = s.series[seriesKey{agent, sm.Name, sm.Key}]
+	}
+	return ids, nil
 }
 
 // writeSamples inserts a report's samples; a sample already stored (same
