@@ -66,6 +66,10 @@ type Service struct {
 	// slots bounds the big reports (inventories) being decoded and applied
 	// at once, so a burst (a fleet starting together) costs bounded memory.
 	slots chan struct{}
+	// hostSync bounds the reports updating CIs and assets at once: those
+	// writes queue on the CMDB's lock anyway, and each holds database
+	// connections while it waits.
+	hostSync chan struct{}
 }
 
 // MaxConcurrentReports is how many reports are decoded and applied at
@@ -151,7 +155,7 @@ func NewService(db *store.DB, opts Options) *Service {
 		opts.HourRetention = 400 * 24 * time.Hour
 	}
 	s := &Service{db: db, opts: opts, log: opts.Logger, agents: map[int64]*agentState{}, byCred: map[string]int64{}, series: map[seriesKey]int64{},
-		slots: make(chan struct{}, MaxConcurrentReports)}
+		slots: make(chan struct{}, MaxConcurrentReports), hostSync: make(chan struct{}, 4)}
 	// Small batches: a first report may carry thousands of packages, and a
 	// long transaction holds SQLite's one writer.
 	s.batch = store.NewBatcher(db, store.BatchOptions{MaxItems: 64}, s.flushReports)

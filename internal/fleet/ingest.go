@@ -61,7 +61,14 @@ func (s *Service) Ingest(ctx context.Context, id int64, rep *wire.Report, addr s
 			// The CI and asset are upserts in their own services'
 			// transactions; a retry after a failure below repeats them
 			// harmlessly.
-			if err := s.syncHost(ctx, st, rep.Facts, w); err != nil {
+			select {
+			case s.hostSync <- struct{}{}:
+			case <-ctx.Done():
+				return wire.ReportResponse{}, ctx.Err()
+			}
+			err := s.syncHost(ctx, st, rep.Facts, w)
+			<-s.hostSync
+			if err != nil {
 				return wire.ReportResponse{}, err
 			}
 			w.facts, _ = json.Marshal(rep.Facts)

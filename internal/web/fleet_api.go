@@ -27,8 +27,10 @@ func (h *fleetHandlers) enroll(w http.ResponseWriter, r *http.Request) {
 	h.agentFail(w, r, err)
 }
 
-// smallReport is the compressed size under which a report needs no slot.
-const smallReport = 64 << 10
+// smallReport is the compressed size under which a report needs no slot:
+// a routine report (20 samples and a hash) is about 1 KiB gzipped, one
+// with a 1,500-package inventory over 10 KiB.
+const smallReport = 8 << 10
 
 // replayAnswer is the 409 answer: the error and the accepted seq.
 type replayAnswer struct {
@@ -50,7 +52,7 @@ func (h *fleetHandlers) report(w http.ResponseWriter, r *http.Request) {
 		h.agentFail(w, r, err)
 		return
 	}
-	// Routine reports (metrics and an inventory hash, well under 64 KiB)
+	// Routine reports (metrics and an inventory hash, well under 8 KiB)
 	// go straight in; big ones (a first report with the inventory) wait
 	// for one of a few slots, so a fleet starting at once costs bounded
 	// memory and does not hold the routine reports up.
