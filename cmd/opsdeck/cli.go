@@ -64,6 +64,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations and exit", cmdMigrate},
 		{"user", "manage users: create, list, passwd, disable, enable", cmdUser},
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
+		{"agent-token", "manage agent enrollment tokens: create, list, revoke", cmdAgentToken},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
 		{"license", "software licenses: list and CSV export", cmdLicense},

@@ -28,6 +28,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -144,7 +145,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	pipe.incs, pipe.calls, pipe.notes = incs, onCall, notes
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log),
+	mons := monitor.NewService(db, monitor.Options{Checks: fleet.Checks(db, probe.New), Logger: log, OnChange: monitorToIncident(incs, log),
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
 	if cfg.MonitorsPath != "" {
@@ -171,7 +172,12 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		return err
 	}
 	pipe.cis, pipe.mons = ci, mons
-	assetReg = asset.NewService(db, asset.Options{Logger: log, CMDB: ci, WarnDays: cfg.Assets.WarnDays})
+	var agents *fleet.Service
+	assetReg = asset.NewService(db, asset.Options{Logger: log, CMDB: ci, WarnDays: cfg.Assets.WarnDays,
+		Installations: func(ctx context.Context, patterns []string) ([]asset.Installation, error) {
+			return agentInstallations(ctx, agents, patterns)
+		}})
+	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
@@ -205,8 +211,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
 		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		DeskMail: mailDesk, Changes: changes, Backups: backups,
-		Collectors: slices.Concat(mons.Collectors(), notes.Collectors(), incs.Collectors(), backups.Collectors())})
+		DeskMail: mailDesk, Changes: changes, Backups: backups, Fleet: agents,
+		Collectors: slices.Concat(mons.Collectors(), notes.Collectors(), incs.Collectors(), backups.Collectors(), agents.Collectors())})
 	if err != nil {
 		return err
 	}
@@ -272,6 +278,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	})
 	wg.Go(func() { backups.Run(workCtx) })
+	// Like intake, agent reports commit until the HTTP server has drained.
+	wg.Go(func() { agents.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

@@ -97,3 +97,17 @@ func (s *Service) History(ctx context.Context, ciID, before int64, limit int) ([
 	}
 	return out, next, nil
 }
+
+// RecordChange writes one history entry of a CI in the caller's
+// transaction q, with the actor and source given in c rather than taken
+// from a request; domains that observe changes (the agent fleet's
+// configuration drift) use it. c.ID and c.At are ignored.
+func (s *Service) RecordChange(ctx context.Context, q store.Querier, c Change) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO ci_history (ci_id, at, actor, source, action, field, old_value, new_value)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.CIID, s.now(), clip(c.Actor, 200), string(c.Source), c.Action, c.Field, cut(c.Old), cut(c.New))
+	if err != nil {
+		return fmt.Errorf("cmdb: record history: %w", store.MapError(err))
+	}
+	return nil
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -42,6 +43,7 @@ type testEnv struct {
 	desk   *servicedesk.Service
 	inst   *licenseInventory // the agents' software inventory licenses see
 	mail   *deskmail.Service
+	fleet  *fleet.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string // role -> raw API token of a user with that role
@@ -60,7 +62,7 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	as := auth.NewService(db, auth.Options{Logger: log, TokenCacheTTL: 0})
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log})
+	mons := monitor.NewService(db, monitor.Options{Checks: fleet.Checks(db, probe.New), Logger: log})
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = mons.Run(runCtx); close(done) }()
@@ -94,10 +96,14 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fl := fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg})
+	fleetDone := make(chan struct{})
+	go func() { fl.Run(runCtx); close(fleetDone) }()
+	t.Cleanup(func() { cancel(); <-fleetDone })
 	changes := change.New(db, change.Options{Logger: log, CMDB: ci, Maintenance: mons, Windows: mons})
 	backups := backup.New(db, backup.Options{Logger: log, Alerts: incs})
 	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci,
-		ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Changes: changes, Backups: backups,
+		ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Changes: changes, Backups: backups, Fleet: fl,
 		Collectors: append(mons.Collectors(), backups.Collectors()...)})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +111,7 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	e := &testEnv{t: t, db: db, auth: as, mons: mons, notify: ns, oncall: oc, incs: incs, cmdb: ci, desk: desk, inst: inv, mail: mailDesk, backup: backups,
-		srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
+		fleet: fl, srv: srv, http: hs, tokens: map[auth.Role]string{}, users: map[auth.Role]auth.User{}}
 	ctx := context.Background()
 	for _, role := range auth.AllRoles() {
 		u, err := as.CreateUser(ctx, auth.NewUser{Username: string(role) + "1", Name: "Test " + string(role), Role: role, Password: testPassword})

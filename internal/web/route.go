@@ -57,6 +57,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.licenseRoutes()...)
 	rs = append(rs, s.changeRoutes()...)
 	rs = append(rs, s.backupRoutes()...)
+	rs = append(rs, s.fleetRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }

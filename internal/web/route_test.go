@@ -53,7 +53,10 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/",
 		// Backup check-ins: each carries its job's secret key (stored
 		// hashed); unknown keys get 404 and are counted.
-		"GET /backup/ping/", "POST /backup/ping/"}
+		"GET /backup/ping/", "POST /backup/ping/",
+		// Host agents: enrollment carries a one-time enrollment token,
+		// reports carry the agent's credential (both checked, hashed).
+		"POST /api/v1/agent/enroll", "POST /api/v1/agent/report"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

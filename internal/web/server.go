@@ -17,6 +17,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/change"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/deskmail"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/incident"
 	"github.com/opsdeck/opsdeck/internal/kb"
 	"github.com/opsdeck/opsdeck/internal/monitor"
@@ -68,6 +69,8 @@ type Options struct {
 	Changes *change.Service
 	// Backups is backup and DR monitoring; nil leaves its routes out.
 	Backups *backup.Service
+	// Fleet is the host agent fleet; nil leaves its routes out.
+	Fleet *fleet.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }

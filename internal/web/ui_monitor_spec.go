@@ -1,6 +1,10 @@
 package web
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/opsdeck/opsdeck/internal/fleet"
+)
 
 // The monitor form is described here as data: each check type's inputs,
 // the settings key each one fills, and how its text becomes a JSON value.
@@ -82,6 +86,7 @@ var httpMethodChoices = func() []typeChoice {
 // typeSpecs are the check types with inputs of their own; any other type
 // the registry offers gets a JSON settings box.
 var typeSpecs = map[string]typeSpec{
+	fleet.CheckType: agentMetricSpec,
 	"http": {Type: "http", Help: "A web page or an API answers with the status and content you expect.", Inputs: []inputSpec{
 		{Key: "url", Label: "URL", Control: "url", Needed: true, Placeholder: "https://example.com/health", Hint: "The page or endpoint to request, with http:// or https://.", Mono: true},
 		{Key: "method", Label: "Method", Control: "select", Options: httpMethodChoices, Default: "GET"},

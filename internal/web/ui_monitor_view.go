@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 )
@@ -52,7 +53,7 @@ func checkStatusOf(s string) stateView { return stateOf(monitor.State(s)) }
 // typeLabels name the check types in the UI.
 var typeLabels = map[string]string{
 	"http": "HTTP", "tcp": "TCP", "tls": "TLS", "nagios": "Nagios",
-	"dns": "DNS", "ping": "Ping", "snmp": "SNMP", "heartbeat": "Heartbeat",
+	"dns": "DNS", "ping": "Ping", "snmp": "SNMP", "heartbeat": "Heartbeat", fleet.CheckType: "Agent metric",
 }
 
 // typeTitles are the longer names the form's type choice uses.
@@ -79,7 +80,7 @@ func monitorTypes() []string {
 	if !slices.Contains(ts, monitor.TypeHeartbeat) {
 		ts = append(ts, monitor.TypeHeartbeat)
 	}
-	return ts
+	return append(ts, fleet.CheckType)
 }
 
 // monitorTarget says what a monitor checks, for lists: read from its stored
@@ -98,6 +99,8 @@ func monitorTarget(m monitor.Monitor) string {
 		return ""
 	}
 	switch {
+	case m.Type == fleet.CheckType:
+		return agentMetricTarget(s)
 	case str("url") != "":
 		return str("url")
 	case str("command") != "":

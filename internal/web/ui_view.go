@@ -50,6 +50,7 @@ var navigation = []struct {
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer, "cis"},
 	{navLink{"/assets", "Assets", "assets"}, auth.RoleViewer, "cis"},
 	{navLink{"/licenses", "Licenses", "licenses"}, auth.RoleViewer, "cis"},
+	{navLink{"/agents", "Agents", "agents"}, auth.RoleViewer, "cis"},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
@@ -161,6 +162,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		v.Notice = licenseNotices[r.URL.Query().Get("notice")]
 		v.Notice = changeNotices[r.URL.Query().Get("notice")]
 		v.Notice = backupNotices[r.URL.Query().Get("notice")]
+		v.Notice = fleetNotices[r.URL.Query().Get("notice")]
 	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
@@ -215,6 +217,8 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.Assets != nil
 	case "changes", "change-calendar", "change-approvals", "change-templates", "change-freezes":
 		return s.opts.Changes != nil
+	case "agents":
+		return s.opts.Fleet != nil
 	case "tickets", "service-desk":
 		return s.opts.ServiceDesk != nil
 	case "kb":
