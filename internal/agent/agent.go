@@ -31,8 +31,10 @@ const (
 	defaultUpdates    = time.Hour
 	defaultMinBackoff = time.Second
 	defaultMaxBackoff = 60 * time.Second
-	minInterval       = time.Second
-	maxInterval       = time.Hour
+	// MinInterval is the shortest interval the command line allows (tests
+	// of the package use shorter ones).
+	MinInterval = time.Second
+	maxInterval = time.Hour
 )
 
 // Config is what Run needs; zero fields take the defaults.
@@ -132,8 +134,8 @@ type agent struct {
 // configuration, unusable state folder, enrollment refused).
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
-	if cfg.Interval != 0 && (cfg.Interval < minInterval || cfg.Interval > maxInterval) {
-		return fmt.Errorf("agent: interval %s is outside %s..%s", cfg.Interval, minInterval, maxInterval)
+	if cfg.Interval < 0 || cfg.Interval > maxInterval {
+		return fmt.Errorf("agent: interval %s is outside 0..%s", cfg.Interval, maxInterval)
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("agent: state folder: %w", err)
@@ -144,6 +146,16 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Interval = DefaultInterval
 	}
 	a.interval.Store(int64(cfg.Interval))
+
+	unlock, err := lockState(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	watcher, err := newDriftWatcher(cfg.StateDir, cfg.Watch)
+	if err != nil {
+		return err
+	}
 
 	server := cfg.Server
 	if id, err := a.state.identity(); server == "" && err == nil {
@@ -179,10 +191,6 @@ func Run(ctx context.Context, cfg Config) error {
 		last = spooled
 	}
 	a.lastSeq = last
-	watcher, err := newDriftWatcher(cfg.StateDir, cfg.Watch)
-	if err != nil {
-		return err
-	}
 	n, size, _, _ := a.spool.stats()
 	a.log.Info("agent: started", "server", server, "state", cfg.StateDir, "interval", cfg.Interval,
 		"watch", len(cfg.Watch), "spooled", n, "spool_bytes", size, "last_seq", last)

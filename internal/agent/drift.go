@@ -125,18 +125,16 @@ func (w *driftWatcher) diff(p string, prev *fileState, content []byte, cur fileS
 	if prev.SHA256 == cur.SHA256 || cur.Error != "" || prev.Error != "" {
 		return "", false // mode change only, or no content to compare
 	}
+	if prev.Size > maxDiffInput || cur.Size > maxDiffInput {
+		return "", true // hashed only
+	}
+	oldText, newText := true, cur.SHA256 == "" || content != nil
 	var old []byte
 	if prev.SHA256 != "" {
 		b, err := readLimited(w.contentPath(p), maxDiffInput)
-		if err != nil {
-			return "", true // old content was not kept (too large or binary)
-		}
-		old = b
+		old, oldText = b, err == nil // not kept: it was binary
 	}
-	if (content == nil && cur.SHA256 != "") || !isText(old) {
-		if cur.Size > maxDiffInput || prev.Size > maxDiffInput {
-			return "", true
-		}
+	if !oldText || !newText {
 		return "Binary files a" + p + " and b" + p + " differ\n", false
 	}
 	return unifiedDiff(p, string(old), string(content), min(wire.MaxDiff, max0(budget)))

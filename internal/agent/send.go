@@ -44,7 +44,7 @@ func (a *agent) sendLoop(ctx context.Context) {
 				a.needSoftware.Store(true)
 			}
 			if s := res.OK.IntervalSeconds; a.followServer && s > 0 {
-				d := min(max(time.Duration(s)*time.Second, minInterval), maxInterval)
+				d := min(max(time.Duration(s)*time.Second, MinInterval), maxInterval)
 				if old := time.Duration(a.interval.Swap(int64(d))); old != d {
 					a.log.Info("agent: interval set by the server", "interval", d)
 				}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // The state folder holds:
@@ -87,4 +89,18 @@ func (d stateDir) lastSeq() (uint64, error) {
 
 func (d stateDir) saveSeq(n uint64) error {
 	return writeFileAtomic(d.path("seq"), []byte(strconv.FormatUint(n, 10)+"\n"), 0o600)
+}
+
+// lockState takes an exclusive lock on <state>/lock so two agents never
+// share a spool; the lock goes with the process, even on a crash.
+func lockState(dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("agent: lock state folder: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("agent: another agent is using %s: %w", dir, err)
+	}
+	return func() { f.Close() }, nil
 }
