@@ -66,6 +66,7 @@ func commands() []command {
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
+		{"agent", "run the host agent: report facts, software, metrics and file drift", cmdAgent},
 		{"version", "print the version", cmdVersion},
 	}
 }
