@@ -63,7 +63,7 @@ func cmdAgent(ctx context.Context, c *cli, args []string) error {
 			"then every interval sends this host's facts, installed software, pending updates,\n"+
 			"metrics and the drift of watched files. Reports wait in an on-disk spool while the\n"+
 			"server is unreachable and are delivered later, in order. Needs no root. See docs/agent.md.")
-	server := fs.String("server", "", "base `URL` of the opsdeck server, e.g. https://opsdeck.example.com (remembered after enrolling)")
+	server := fs.String("server", "", "base `URL` of the opsdeck server, e.g. https://opsdeck.example.com; also $OPSDECK_SERVER (remembered after enrolling)")
 	token := fs.String("enroll", "", "one-time enrollment `token` (odenr_...); also read from $OPSDECK_ENROLL_TOKEN; ignored once enrolled")
 	state := fs.String("state", "", "state `folder`: credential, spool, watched file copies (default $STATE_DIRECTORY or "+agent.DefaultStateDir+")")
 	interval := fs.Duration("interval", 0, "report `interval` (default 30s, or what the server asks for)")
@@ -86,6 +86,9 @@ func cmdAgent(ctx context.Context, c *cli, args []string) error {
 	}
 	if *interval != 0 && *interval < agent.MinInterval {
 		return fmt.Errorf("--interval %s is shorter than %s", *interval, agent.MinInterval)
+	}
+	if *server == "" {
+		*server = c.env.get("OPSDECK_SERVER")
 	}
 	if *token == "" {
 		*token = c.env.get("OPSDECK_ENROLL_TOKEN")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,12 +36,16 @@ type collector struct {
 
 	// warned keeps each distinct collection error logged once.
 	warned map[string]bool
+
+	// maxRaw and maxGzip are the server's body limits (tests lower them).
+	maxRaw, maxGzip int
 }
 
 func (a *agent) collectLoop(ctx context.Context, watcher *driftWatcher) {
 	c := &collector{
 		a: a, sampler: newSampler(a.cfg.host), inv: newInventory(), watcher: watcher,
 		updates: make(chan *wire.Updates, 1), warned: map[string]bool{},
+		maxRaw: maxBodyRaw, maxGzip: maxBodyGzip,
 	}
 	var bg sync.WaitGroup
 	defer bg.Wait()
@@ -96,26 +101,23 @@ func (c *collector) encode(r *wire.Report) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if raw <= maxBodyRaw && len(body) <= maxBodyGzip {
+		if raw <= c.maxRaw && len(body) <= c.maxGzip {
 			return body, nil
 		}
-		switch attempt {
-		case 0:
+		if attempt == 0 && slices.ContainsFunc(r.Files, func(f wire.FileChange) bool { return f.Diff != "" }) {
 			for i := range r.Files {
 				if r.Files[i].Diff != "" {
 					r.Files[i].Diff, r.Files[i].Truncated = "", true
 				}
 			}
-		case 1:
-			if r.Software != nil && len(r.Software.Packages) > 0 {
-				r.Software.Packages = nil
-				c.sentSoft = ""
-				continue
-			}
-			fallthrough
-		default:
-			return nil, errors.New("agent: report too large for the server even without diffs and packages")
+			continue
 		}
+		if r.Software != nil && len(r.Software.Packages) > 0 {
+			r.Software.Packages = nil
+			c.sentSoft = ""
+			continue
+		}
+		return nil, errors.New("agent: report too large for the server even without diffs and packages")
 	}
 }
 

@@ -87,7 +87,7 @@ func encodeReport(r *wire.Report) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, 0, err
 	}

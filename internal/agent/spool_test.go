@@ -108,9 +108,10 @@ func randomText(n int) string {
 // TestEncodeOversize: a report over the server's limits is shrunk (diffs,
 // then packages) rather than sent to be refused.
 func TestEncodeOversize(t *testing.T) {
-	c := &collector{a: &agent{}, sentSoft: "x"}
+	// The server's limits scaled down 64 times keep the test quick.
+	c := &collector{a: &agent{}, sentSoft: "x", maxRaw: maxBodyRaw / 64, maxGzip: maxBodyGzip / 64}
 	r := &wire.Report{Seq: 1, SentAt: testTime, AgentVersion: "t"}
-	for i := range 200 { // 200 x 60 KiB of incompressible diff: ~12 MB
+	for i := range 4 { // 4 x 60 KiB of incompressible diff
 		r.Files = append(r.Files, wire.FileChange{
 			Path: "/etc/f" + strings.Repeat("x", i%5) + hex.EncodeToString([]byte{byte(i)}), SHA256: strings.Repeat("a", 64),
 			Diff: randomText(60 << 10), T: testTime,
@@ -122,7 +123,7 @@ func TestEncodeOversize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(body) > maxBodyGzip {
+	if len(body) > c.maxGzip {
 		t.Fatalf("body %d", len(body))
 	}
 	for _, f := range r.Files {
@@ -134,9 +135,9 @@ func TestEncodeOversize(t *testing.T) {
 		t.Error("packages dropped although the diffs were enough")
 	}
 
-	// 100,000 packages with incompressible names: over 8 MiB raw; the list
-	// goes and the next report sends it again.
-	pkgs = make([]wire.Package, wire.MaxPackages)
+	// Packages with incompressible names over the raw limit: the list goes
+	// and the next report sends it again.
+	pkgs = make([]wire.Package, 2000)
 	for i := range pkgs {
 		pkgs[i] = wire.Package{Name: randomText(60), Version: randomText(20), Arch: "amd64", Source: "rpm"}
 	}
@@ -145,8 +146,17 @@ func TestEncodeOversize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Software.Packages != nil || c.sentSoft != "" || len(body) > maxBodyGzip {
+	if r.Software.Packages != nil || c.sentSoft != "" || len(body) > c.maxGzip {
 		t.Errorf("packages kept (%d bytes)", len(body))
+	}
+
+	// Metrics alone over the limit: the report is refused, not sent.
+	r = &wire.Report{Seq: 3, SentAt: testTime, AgentVersion: "t"}
+	for i := range 20000 {
+		r.Metrics = append(r.Metrics, wire.Sample{T: int64(i + 1), Name: "net.rx_bps", Key: randomText(8), Value: float64(i)})
+	}
+	if _, err := c.encode(r); err == nil {
+		t.Error("oversize metrics encoded")
 	}
 
 	// Invalid reports are not spooled.
