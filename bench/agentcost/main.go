@@ -26,7 +26,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,11 +86,12 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"accepted_seq":%d,"need_software":false,"interval_seconds":30}`, rep.Seq)
 }
 
-// procUsage reads a process's CPU time (user+system) and RSS.
-func procUsage(pid int) (cpu time.Duration, rss int64, err error) {
+// procUsage reads a process's CPU time (user+system), RSS and the
+// anonymous part of it (heap and stacks, as opposed to mapped binary pages).
+func procUsage(pid int) (cpu time.Duration, rss, anon int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
@@ -100,15 +101,19 @@ func procUsage(pid int) (cpu time.Duration, rss int64, err error) {
 	cpu = time.Duration(ut+st) * time.Second / clockTicks
 	b, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
 			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 			rss = kb * 1024
 		}
+		if v, ok := strings.CutPrefix(l, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			anon = kb * 1024
+		}
 	}
-	return cpu, rss, nil
+	return cpu, rss, anon, nil
 }
 
 func main() {
@@ -169,7 +174,7 @@ func main() {
 	go func() { exited <- cmd.Wait() }()
 
 	start := time.Now()
-	var rss []int64
+	var rss, anon []int64
 	var cpu0, cpuEnd time.Duration
 	var t0 time.Time
 	tick := time.NewTicker(time.Second)
@@ -183,7 +188,7 @@ loop:
 			log.Fatalf("agentcost: the agent exited: %v", err)
 		case <-tick.C:
 		}
-		c, r, err := procUsage(pid)
+		c, r, an, err := procUsage(pid)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -192,16 +197,18 @@ loop:
 			continue
 		}
 		rss = append(rss, r)
+		anon = append(anon, an)
 		cpuEnd = c
 	}
 	wall := time.Since(t0)
-	totalCPU, _, _ := procUsage(pid)
+	totalCPU, _, _, _ := procUsage(pid)
 	cmd.Process.Signal(syscall.SIGTERM)
 	<-exited
 	if len(rss) == 0 {
 		log.Fatal("agentcost: no samples")
 	}
-	sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
+	slices.Sort(rss)
+	slices.Sort(anon)
 	var sum int64
 	for _, r := range rss {
 		sum += r
@@ -212,7 +219,8 @@ loop:
 	fmt.Printf("interval %s, measured %s after %s warm-up, user %q\n", *interval, wall.Round(time.Second), *warmup, *runAs)
 	fmt.Printf("  CPU: %.3f%% of one core (%s CPU in %s); %s CPU in total incl. start-up\n",
 		100*(cpuEnd-cpu0).Seconds()/wall.Seconds(), (cpuEnd - cpu0).Round(time.Millisecond), wall.Round(time.Second), totalCPU.Round(time.Millisecond))
-	fmt.Printf("  RSS: min %s, median %s, mean %s, max %s\n", mib(rss[0]), mib(rss[len(rss)/2]), mib(sum/int64(len(rss))), mib(rss[len(rss)-1]))
+	fmt.Printf("  RSS: min %s, median %s, mean %s, max %s; of which anonymous (heap, stacks): median %s, max %s\n",
+		mib(rss[0]), mib(rss[len(rss)/2]), mib(sum/int64(len(rss))), mib(rss[len(rss)-1]), mib(anon[len(anon)/2]), mib(anon[len(anon)-1]))
 	if s.reports > 0 {
 		fmt.Printf("  reports: %d (%d with the package list), %.1f metric samples each, mean body %d B gzip'd (%d B JSON)\n",
 			s.reports, s.withPkgs, float64(s.samples)/float64(s.reports), s.gzBytes/int64(s.reports), s.rawBytes/int64(s.reports))
