@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -169,6 +170,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.client = c
+	if c.base.Scheme == "http" && !isLoopback(c.base.Hostname()) {
+		a.log.Warn("agent: the server URL is plain http: the credential and reports cross the network unencrypted", "server", server)
+	}
 	if a.credential, err = a.state.credential(); err != nil {
 		return err
 	}
@@ -277,4 +281,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+func isLoopback(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -90,7 +90,7 @@ func collectFacts(h host) (f wire.Facts, errs []error) {
 
 	disks, err := h.blockDevices()
 	note(err)
-	for _, d := range disks {
+	for _, d := range disks[:min(len(disks), wire.MaxListItems)] {
 		sectors, _ := strconv.ParseUint(h.sysString(filepath.Join("block", d, "size")), 10, 64)
 		f.Disks = append(f.Disks, wire.Disk{
 			Device: d, Model: h.sysString(filepath.Join("block", d, "device", "model")), SizeBytes: sectors * 512,
@@ -102,7 +102,7 @@ func collectFacts(h host) (f wire.Facts, errs []error) {
 			if u, err := statFS(m.Mount); err == nil {
 				fs.SizeBytes = u.Total
 			}
-			if fs.Mount != "" {
+			if fs.Mount != "" && len(f.Filesystems) < wire.MaxListItems {
 				f.Filesystems = append(f.Filesystems, fs)
 			}
 		}

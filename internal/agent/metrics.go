@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"maps"
+	"slices"
 	"syscall"
 	"time"
 
@@ -119,7 +121,8 @@ func (s *sampler) sample(now time.Time) (out []wire.Sample, errs []error) {
 
 	if b, err := s.h.proc("net/dev"); err == nil {
 		cur := parseNetDev(b)
-		for name, c := range cur {
+		for _, name := range slices.Sorted(maps.Keys(cur)) {
+			c := cur[name]
 			if name == "lo" || cleanLine(name) != name {
 				delete(cur, name)
 				continue
