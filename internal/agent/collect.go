@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -39,13 +41,14 @@ type collector struct {
 
 	// maxRaw and maxGzip are the server's body limits (tests lower them).
 	maxRaw, maxGzip int
+	zw              *gzip.Writer // reused for every report
 }
 
 func (a *agent) collectLoop(ctx context.Context, watcher *driftWatcher) {
 	c := &collector{
 		a: a, sampler: newSampler(a.cfg.host), inv: newInventory(), watcher: watcher,
 		updates: make(chan *wire.Updates, 1), warned: map[string]bool{},
-		maxRaw: maxBodyRaw, maxGzip: maxBodyGzip,
+		maxRaw: maxBodyRaw, maxGzip: maxBodyGzip, zw: gzip.NewWriter(io.Discard),
 	}
 	var bg sync.WaitGroup
 	defer bg.Wait()
@@ -97,7 +100,7 @@ func (c *collector) encode(r *wire.Report) ([]byte, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		body, raw, err := encodeReport(r)
+		body, raw, err := encodeReport(c.zw, r)
 		if err != nil {
 			return nil, err
 		}

@@ -140,12 +140,17 @@ type inventory struct {
 	stamps   map[string]string // source -> mtime/size stamp of its database
 	bySource map[string][]wire.Package
 	rpmAt    time.Time
+
+	// all and hash are the last merged list, rebuilt only when a source changed.
+	all   []wire.Package
+	hash  string
+	dirty bool
 }
 
 func newInventory() *inventory {
 	return &inventory{
 		dpkgPath: dpkgStatusPath, apkPath: apkInstalledPath, rpmDir: rpmDBDir, rpmEvery: 10 * time.Minute,
-		stamps: map[string]string{}, bySource: map[string][]wire.Package{},
+		stamps: map[string]string{}, bySource: map[string][]wire.Package{}, dirty: true,
 	}
 }
 
@@ -165,7 +170,11 @@ func (inv *inventory) collect(ctx context.Context, now time.Time) ([]wire.Packag
 	text := func(source, path string, parse func([]byte) []wire.Package) {
 		stamp, err := fileStamp(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			delete(inv.bySource, source)
+			if _, ok := inv.bySource[source]; ok {
+				delete(inv.bySource, source)
+				delete(inv.stamps, source)
+				inv.dirty = true
+			}
 			return
 		}
 		if err != nil {
@@ -182,6 +191,7 @@ func (inv *inventory) collect(ctx context.Context, now time.Time) ([]wire.Packag
 		}
 		inv.bySource[source] = parse(b)
 		inv.stamps[source] = stamp
+		inv.dirty = true
 	}
 	text("dpkg", inv.dpkgPath, parseDpkgStatus)
 	text("apk", inv.apkPath, parseAPKInstalled)
@@ -197,8 +207,12 @@ func (inv *inventory) collect(ctx context.Context, now time.Time) ([]wire.Packag
 				inv.bySource["rpm"] = parseRPMList(out)
 				inv.stamps["rpm"] = stamp
 				inv.rpmAt = now
+				inv.dirty = true
 			}
 		}
+	}
+	if !inv.dirty {
+		return inv.all, inv.hash, errs
 	}
 	var all []wire.Package
 	for _, src := range []string{"apk", "dpkg", "rpm"} {
@@ -217,7 +231,8 @@ func (inv *inventory) collect(ctx context.Context, now time.Time) ([]wire.Packag
 	if len(all) > wire.MaxPackages {
 		all = all[:wire.MaxPackages]
 	}
-	return all, wire.Hash(all), errs
+	inv.all, inv.hash, inv.dirty = all, wire.Hash(all), false
+	return inv.all, inv.hash, errs
 }
 
 func dirExists(p string) bool {

@@ -80,14 +80,19 @@ func parseSpoolName(name string) (uint64, bool) {
 	return seq, err == nil && seq > 0
 }
 
-// encodeReport is the request body of a report: gzip'd JSON.
-func encodeReport(r *wire.Report) ([]byte, int, error) {
+// encodeReport is the request body of a report: gzip'd JSON. zw, when
+// not nil, is reused (a new flate compressor allocates about 1 MB).
+func encodeReport(zw *gzip.Writer, r *wire.Report) ([]byte, int, error) {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return nil, 0, err
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	if zw == nil {
+		zw = gzip.NewWriter(&buf)
+	} else {
+		zw.Reset(&buf)
+	}
 	if _, err := zw.Write(raw); err != nil {
 		return nil, 0, err
 	}

@@ -81,7 +81,7 @@ func TestSpoolCapAndReopen(t *testing.T) {
 
 func TestEncodeReportGzip(t *testing.T) {
 	r := &wire.Report{Seq: 1, SentAt: testTime, AgentVersion: "t", Metrics: []wire.Sample{{T: 1, Name: "load.1", Value: 0.5}}}
-	body, raw, err := encodeReport(r)
+	body, raw, err := encodeReport(nil, r)
 	if err != nil {
 		t.Fatal(err)
 	}
