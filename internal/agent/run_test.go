@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -437,5 +438,35 @@ func TestRunBadConfig(t *testing.T) {
 			t.Errorf("%+v accepted", cfg)
 		}
 		cancel()
+	}
+}
+
+// TestRunSurvivesServerRestart stops the server process entirely
+// (connection refused, not 503) and starts it again on the same address:
+// everything collected meanwhile arrives once, in order.
+func TestRunSurvivesServerRestart(t *testing.T) {
+	f, srv := newFakeFleet(t)
+	addr := srv.Listener.Addr().String()
+	handler := srv.Config.Handler
+	cfg := testConfig(t, srv.URL)
+	stop := runAgent(t, cfg)
+	waitFor(t, "first reports", func() bool { return len(f.seqs()) >= 3 })
+	srv.Close()
+	before := len(f.seqs())
+	waitFor(t, "reports spooled while down", func() bool { return len(spooledSeqs(t, cfg.StateDir)) >= 10 })
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	srv2 := &http.Server{Handler: handler}
+	go srv2.Serve(ln)
+	defer srv2.Close()
+	waitFor(t, "the backlog", func() bool { return len(f.seqs()) >= before+15 })
+	stop()
+	got := f.seqs()
+	for i, s := range got {
+		if s != uint64(i+1) {
+			t.Fatalf("accepted seqs not 1,2,3...: %v", got)
+		}
 	}
 }
