@@ -124,6 +124,7 @@ type agent struct {
 	interval     atomic.Int64 // nanoseconds
 	followServer bool
 	needSoftware atomic.Bool
+	resendAll    atomic.Bool   // the server is past every seq we made: resend facts and packages
 	wake         chan struct{} // the collector tells the sender a report is spooled
 
 	seqMu   sync.Mutex
@@ -248,10 +249,15 @@ func (a *agent) nextSeq() (uint64, error) {
 }
 
 // skipSeqPast makes the next seq greater than n: after a reinstall the
-// server may already have accepted higher numbers from this host.
+// server may already have accepted higher numbers from this host. The
+// reports dropped then may have carried the facts and the package list, so
+// the next report carries them again.
 func (a *agent) skipSeqPast(n uint64) {
 	a.seqMu.Lock()
 	defer a.seqMu.Unlock()
+	if a.lastSeq <= n {
+		a.resendAll.Store(true)
+	}
 	if a.lastSeq < n {
 		if err := a.state.saveSeq(n); err == nil {
 			a.lastSeq = n

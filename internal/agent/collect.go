@@ -130,6 +130,9 @@ func (c *collector) build(ctx context.Context, now time.Time, bg *sync.WaitGroup
 	r := &wire.Report{SentAt: now.UTC().Truncate(time.Millisecond), AgentVersion: a.cfg.Version}
 	var commits []func()
 
+	if a.resendAll.Swap(false) {
+		c.factsAt, c.lastFacts, c.sentSoft = time.Time{}, nil, ""
+	}
 	if c.factsAt.IsZero() || now.Sub(c.factsAt) >= a.cfg.FactsEvery {
 		f, errs := collectFacts(a.cfg.host)
 		c.warn("facts", errs)

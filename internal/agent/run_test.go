@@ -324,6 +324,19 @@ func TestRunReinstalledHostSkipsPastServerSeq(t *testing.T) {
 	if got := f.seqs(); got[0] <= 1000 {
 		t.Fatalf("accepted %v", got)
 	}
+	// The refused first reports carried the facts and packages: the first
+	// accepted one carries them again.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// (A report being built while the 409 came back may arrive first.)
+	facts, pkgs := false, false
+	for _, r := range f.accepted[:2] {
+		facts = facts || r.Facts != nil
+		pkgs = pkgs || (r.Software != nil && len(r.Software.Packages) > 0)
+	}
+	if !facts || !pkgs {
+		t.Errorf("facts (%v) or packages (%v) lost with the replayed reports", facts, pkgs)
+	}
 }
 
 func TestRunDropsRefusedReports(t *testing.T) {
