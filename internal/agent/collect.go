@@ -32,9 +32,10 @@ type collector struct {
 	lastFacts []byte // JSON of the last sent facts, uptime left out
 	sentSoft  string // hash of the last inventory put in a report with its packages
 
-	updatesAt  time.Time
-	updatesRun bool               // a check is running
-	updates    chan *wire.Updates // its result
+	updatesAt    time.Time
+	updatesRun   bool               // a check is running
+	updates      chan *wire.Updates // its result
+	updatesStamp string             // aptInputsStamp of the last successful check
 
 	// warned keeps each distinct collection error logged once.
 	warned map[string]bool
@@ -163,20 +164,30 @@ func (c *collector) build(ctx context.Context, now time.Time, bg *sync.WaitGroup
 	case u := <-c.updates:
 		r.Updates = u // nil when the check failed or apt is absent
 		c.updatesRun = false
+		if u == nil {
+			c.updatesStamp = "" // retry at the next due time
+		}
 	default:
 	}
 	if a.cfg.UpdatesEvery > 0 && !c.updatesRun && (c.updatesAt.IsZero() || now.Sub(c.updatesAt) >= a.cfg.UpdatesEvery) {
-		c.updatesAt, c.updatesRun = now, true
-		bg.Go(func() {
-			u, ok, err := checkUpdates(ctx, time.Now())
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("agent: update check failed", "err", err)
-			}
-			if !ok {
-				u = nil
-			}
-			c.updates <- u // buffered, and only one check runs at a time
-		})
+		c.updatesAt = now
+		// The answer can only change when the package lists or the
+		// installed packages did; the simulation costs seconds of CPU as
+		// an unprivileged user (apt cannot keep its cache), so skip it.
+		if stamp := aptInputsStamp(); stamp == "" || stamp != c.updatesStamp {
+			c.updatesRun = true
+			bg.Go(func() {
+				u, ok, err := checkUpdates(ctx, time.Now())
+				if err != nil && ctx.Err() == nil {
+					a.log.Warn("agent: update check failed", "err", err)
+				}
+				if !ok || err != nil {
+					u = nil
+				}
+				c.updates <- u // buffered, and only one check runs at a time
+			})
+			c.updatesStamp = stamp
+		}
 	}
 
 	samples, errs := c.sampler.sample(now)

@@ -430,3 +430,13 @@ func TestCheckUpdatesRealHost(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAptInputsStamp(t *testing.T) {
+	if _, err := os.Stat("/var/lib/apt/lists"); err != nil {
+		t.Skip("no apt here")
+	}
+	a, b := aptInputsStamp(), aptInputsStamp()
+	if a == "" || a != b {
+		t.Fatalf("stamps %q %q", a, b)
+	}
+}

@@ -24,7 +24,7 @@ func (a *agent) sendLoop(ctx context.Context) {
 			a.spool.remove(seq)
 			continue
 		}
-		res, err := a.client.send(ctx, a.credential, body)
+		res, err := a.sendOne(ctx, body)
 		if err != nil {
 			if ctx.Err() != nil {
 				return // shutting down: the report stays spooled
@@ -89,4 +89,21 @@ func (a *agent) retryLater(ctx context.Context, failures *int, msg string, args 
 	}
 	*failures++
 	sleep(ctx, d)
+}
+
+// shutdownGrace is how long a report already in flight may finish after
+// the agent is told to stop, so a clean stop rarely leaves a delivered
+// report in the spool (it would be answered 409 at the next start).
+const shutdownGrace = 3 * time.Second
+
+func (a *agent) sendOne(ctx context.Context, body []byte) (sendResult, error) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(shutdownGrace, cancel)
+		<-rctx.Done()
+		t.Stop()
+	})
+	defer stop()
+	return a.client.send(rctx, a.credential, body)
 }

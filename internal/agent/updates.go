@@ -88,3 +88,21 @@ func checkUpdates(ctx context.Context, now time.Time) (u *wire.Updates, ok bool,
 	}
 	return &wire.Updates{CheckedAt: now.UTC(), Pending: parseAptSimulation(out)}, true, nil
 }
+
+// aptInputs are what the answer of the update simulation depends on.
+var aptInputs = []string{"/var/lib/apt/lists", "/var/lib/dpkg/status", "/etc/apt/sources.list", "/etc/apt/sources.list.d", "/etc/apt/preferences.d"}
+
+// aptInputsStamp fingerprints aptInputs by modification time and size
+// (apt-get update renames new lists into the folder, which moves its
+// mtime). "" when apt's lists are not there.
+func aptInputsStamp() string {
+	var b strings.Builder
+	for i, p := range aptInputs {
+		st, err := fileStamp(p)
+		if err != nil && i == 0 {
+			return ""
+		}
+		b.WriteString(st + ";")
+	}
+	return b.String()
+}
