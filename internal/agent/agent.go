@@ -126,6 +126,8 @@ type agent struct {
 	needSoftware atomic.Bool
 	resendAll    atomic.Bool   // the server is past every seq we made: resend facts and packages
 	wake         chan struct{} // the collector tells the sender a report is spooled
+	// intervalChanged: the sender tells the collector the server set a new interval.
+	intervalChanged chan struct{}
 
 	seqMu   sync.Mutex
 	lastSeq uint64
@@ -142,7 +144,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("agent: state folder: %w", err)
 	}
-	a := &agent{cfg: cfg, log: cfg.Logger, state: stateDir(cfg.StateDir), wake: make(chan struct{}, 1)}
+	a := &agent{cfg: cfg, log: cfg.Logger, state: stateDir(cfg.StateDir), wake: make(chan struct{}, 1), intervalChanged: make(chan struct{}, 1)}
 	a.followServer = cfg.Interval == 0
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval

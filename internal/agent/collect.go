@@ -56,9 +56,19 @@ func (a *agent) collectLoop(ctx context.Context, watcher *driftWatcher) {
 	for {
 		start := time.Now()
 		c.step(ctx, start, &bg)
-		next := time.Duration(a.interval.Load()) - time.Since(start)
-		if !sleep(ctx, max(next, 0)) {
-			return
+		for waiting := true; waiting; {
+			// Re-armed when the server changes the interval, so a shorter
+			// one applies at once rather than after the old wait.
+			t := time.NewTimer(max(time.Duration(a.interval.Load())-time.Since(start), 0))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-a.intervalChanged:
+				t.Stop()
+			case <-t.C:
+				waiting = false
+			}
 		}
 	}
 }

@@ -492,3 +492,24 @@ func TestRunSurvivesServerRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestRunFollowsServerInterval(t *testing.T) {
+	f, srv := newFakeFleet(t)
+	// The fake answers interval_seconds 30; this one asks for 1 s.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		srv.Config.Handler.ServeHTTP(rec, r)
+		body := strings.Replace(rec.Body.String(), `"interval_seconds":30`, `"interval_seconds":1`, 1)
+		w.WriteHeader(rec.Code)
+		io.WriteString(w, body)
+	})
+	fast := httptest.NewServer(mux)
+	defer fast.Close()
+	cfg := testConfig(t, fast.URL)
+	cfg.Interval = 0 // default 30 s, following the server
+	stop := runAgent(t, cfg)
+	// At 30 s the third report would come after a minute.
+	waitFor(t, "three reports at the server's 1 s interval", func() bool { return len(f.seqs()) >= 3 })
+	stop()
+}

@@ -47,6 +47,10 @@ func (a *agent) sendLoop(ctx context.Context) {
 				d := min(max(time.Duration(s)*time.Second, MinInterval), maxInterval)
 				if old := time.Duration(a.interval.Swap(int64(d))); old != d {
 					a.log.Info("agent: interval set by the server", "interval", d)
+					select {
+					case a.intervalChanged <- struct{}{}:
+					default:
+					}
 				}
 			}
 		case res.Status == http.StatusConflict:
