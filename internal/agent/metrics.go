@@ -109,9 +109,9 @@ func (s *sampler) sample(now time.Time) (out []wire.Sample, errs []error) {
 				continue
 			}
 			keep[d] = c
-			if p, ok := s.prevDisk[d]; ok && haveRate && c.Read >= p.Read && c.Write >= p.Write {
-				add("diskio.read_bps", d, float64(c.Read-p.Read)/dt)
-				add("diskio.write_bps", d, float64(c.Write-p.Write)/dt)
+			if rd, wr, ok := rates(s.prevDisk, d, c, dt, haveRate); ok {
+				add("diskio.read_bps", d, rd)
+				add("diskio.write_bps", d, wr)
 			}
 		}
 		s.prevDisk = keep
@@ -127,9 +127,9 @@ func (s *sampler) sample(now time.Time) (out []wire.Sample, errs []error) {
 				delete(cur, name)
 				continue
 			}
-			if p, ok := s.prevNet[name]; ok && haveRate && c.Read >= p.Read && c.Write >= p.Write {
-				add("net.rx_bps", name, float64(c.Read-p.Read)/dt)
-				add("net.tx_bps", name, float64(c.Write-p.Write)/dt)
+			if rx, tx, ok := rates(s.prevNet, name, c, dt, haveRate); ok {
+				add("net.rx_bps", name, rx)
+				add("net.tx_bps", name, tx)
 			}
 		}
 		s.prevNet = cur
@@ -154,6 +154,17 @@ func (s *sampler) sample(now time.Time) (out []wire.Sample, errs []error) {
 	}
 	s.prevT = now
 	return out, errs
+}
+
+// rates turns two readings of a counter pair dt seconds apart into
+// per-second rates; none when there is no earlier reading or a counter went
+// backwards (reboot, wrap, device replaced).
+func rates(prev map[string]ioCounters, key string, cur ioCounters, dt float64, haveRate bool) (r, w float64, ok bool) {
+	p, seen := prev[key]
+	if !seen || !haveRate || cur.Read < p.Read || cur.Write < p.Write {
+		return 0, 0, false
+	}
+	return float64(cur.Read-p.Read) / dt, float64(cur.Write-p.Write) / dt, true
 }
 
 func pct(part, total uint64) float64 {
