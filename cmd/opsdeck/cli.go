@@ -72,6 +72,7 @@ func commands() []command {
 		{"change", "open, start and close changes from pipelines (through the API)", cmdChange},
 		{"backup", "write an online backup of opsdeck's database to a file", cmdBackup},
 		{"restore", "restore a backup file into an empty data folder", cmdRestore},
+		{"agent", "run the host agent: report facts, software, metrics and file drift", cmdAgent},
 		{"version", "print the version", cmdVersion},
 	}
 }
