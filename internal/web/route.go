@@ -51,6 +51,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.incidentRoutes()...)
 	rs = append(rs, s.cmdbRoutes()...)
 	rs = append(rs, s.serviceDeskRoutes()...)
+	rs = append(rs, s.deskPortalRoutes()...)
 	rs = append(rs, s.kbRoutes()...)
 	rs = append(rs, s.assetRoutes()...)
 	rs = append(rs, s.uiRoutes()...)

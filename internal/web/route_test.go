@@ -50,7 +50,9 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		// Alert intake: each request carries an integration's secret key
 		// (path or PagerDuty routing_key); signed, expiring action links
 		// carry an HMAC over incident, action and expiry.
-		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/"}
+		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/",
+		// Ticket rating links from mail carry an HMAC over ticket and expiry.
+		"GET /rate/", "POST /rate/"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

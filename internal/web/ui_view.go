@@ -50,7 +50,9 @@ var navigation = []struct {
 	{navLink{"/cis", "CMDB", "cis"}, auth.RoleViewer, "cis"},
 	{navLink{"/assets", "Assets", "assets"}, auth.RoleViewer, "cis"},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
+	{navLink{"/catalog", "Catalog", "catalog"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
+	{navLink{"/service-desk/metrics", "Desk metrics", "desk-metrics"}, auth.RoleViewer, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
@@ -146,6 +148,9 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = kbNotices[r.URL.Query().Get("notice")]
 	}
+	if v.Notice == "" {
+		v.Notice = deskPortalNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
 		if !p.MustChangePassword {
@@ -197,7 +202,7 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.CMDB != nil
 	case "assets":
 		return s.opts.Assets != nil
-	case "tickets", "service-desk":
+	case "tickets", "service-desk", "catalog", "desk-metrics":
 		return s.opts.ServiceDesk != nil
 	case "kb":
 		return s.opts.KB != nil

@@ -1,0 +1,312 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/servicedesk"
+	"github.com/opsdeck/opsdeck/internal/valid"
+)
+
+// deskPortalRoutes are the requester portal's additions to the service
+// desk: the service catalog and its admin editor, organisations,
+// satisfaction ratings (with the signed link used in mail) and the desk
+// metrics. Requesters reach only the catalog, their tickets' forms and
+// ratings; the service checks which tickets they may see.
+func (s *Server) deskPortalRoutes() []Route {
+	if s.opts.ServiceDesk == nil {
+		return nil
+	}
+	api := func(method, path string, role auth.Role, h http.HandlerFunc) Route {
+		return Route{Method: method, Path: path, Role: role, Surface: SurfaceAPI, Handler: h}
+	}
+	rs := []Route{
+		api("GET", "/api/v1/catalog", auth.RoleRequester, s.apiListCatalog),
+		api("POST", "/api/v1/catalog", auth.RoleAdmin, s.apiSaveCatalogItem),
+		api("GET", "/api/v1/catalog/{id}", auth.RoleRequester, s.apiGetCatalogItem),
+		api("PUT", "/api/v1/catalog/{id}", auth.RoleAdmin, s.apiSaveCatalogItem),
+		api("DELETE", "/api/v1/catalog/{id}", auth.RoleAdmin, s.apiDeleteCatalogItem),
+		api("POST", "/api/v1/catalog/{id}/requests", auth.RoleRequester, s.apiSubmitRequest),
+		api("GET", "/api/v1/tickets/{id}/form", auth.RoleRequester, s.apiTicketForm),
+		api("GET", "/api/v1/tickets/{id}/rating", auth.RoleRequester, s.apiTicketRating),
+		api("POST", "/api/v1/tickets/{id}/rating", auth.RoleRequester, s.apiRateTicket),
+		api("GET", "/api/v1/organizations", auth.RoleViewer, s.apiListOrganizations),
+		api("POST", "/api/v1/organizations", auth.RoleAdmin, s.apiSaveOrganization),
+		api("GET", "/api/v1/organizations/{id}", auth.RoleViewer, s.apiGetOrganization),
+		api("PUT", "/api/v1/organizations/{id}", auth.RoleAdmin, s.apiSaveOrganization),
+		api("DELETE", "/api/v1/organizations/{id}", auth.RoleAdmin, s.apiDeleteOrganization),
+		api("GET", "/api/v1/service-desk/metrics", auth.RoleViewer, s.apiDeskMetrics),
+	}
+	return append(rs, s.deskPortalUIRoutes()...)
+}
+
+func (s *Server) apiListCatalog(w http.ResponseWriter, r *http.Request) {
+	items, err := s.opts.ServiceDesk.CatalogItems(r.Context())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page[servicedesk.CatalogItem]{Data: items})
+}
+
+func (s *Server) apiGetCatalogItem(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	item, err := s.opts.ServiceDesk.CatalogItem(r.Context(), id)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, item)
+}
+
+func (s *Server) apiSaveCatalogItem(w http.ResponseWriter, r *http.Request) {
+	var in servicedesk.CatalogItem
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	status := http.StatusCreated
+	in.ID = 0
+	if r.Method == http.MethodPut {
+		id, err := pathID(r)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		in.ID, status = id, http.StatusOK
+	}
+	item, err := s.opts.ServiceDesk.SaveCatalogItem(r.Context(), in)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, status, item)
+}
+
+func (s *Server) apiDeleteCatalogItem(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.opts.ServiceDesk.DeleteCatalogItem(r.Context(), id)
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiAnswers turns the JSON answers of a request (text, a number,
+// true/false or a list of texts per field) into form values.
+func apiAnswers(raw map[string]json.RawMessage) (map[string][]string, error) {
+	out := make(map[string][]string, len(raw))
+	if len(raw) > servicedesk.MaxFormFields {
+		return nil, valid.Errorf("answers", "at most %d answers", servicedesk.MaxFormFields)
+	}
+	for k, v := range raw {
+		var str string
+		var num json.Number
+		var b bool
+		var list []string
+		switch {
+		case string(v) == "null":
+			out[k] = nil
+		case json.Unmarshal(v, &str) == nil:
+			out[k] = []string{str}
+		case json.Unmarshal(v, &b) == nil:
+			out[k] = []string{strconv.FormatBool(b)}
+		case json.Unmarshal(v, &num) == nil:
+			out[k] = []string{num.String()}
+		case json.Unmarshal(v, &list) == nil && len(list) <= 100:
+			out[k] = list
+		default:
+			return nil, valid.Errorf("answers."+k, "must be text, a number, true or false, or a list of texts")
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) apiSubmitRequest(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		Subject     string                     `json:"subject"`
+		Description string                     `json:"description"`
+		Answers     map[string]json.RawMessage `json:"answers"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	answers, err := apiAnswers(in.Answers)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	t, err := s.opts.ServiceDesk.SubmitRequest(r.Context(), id, servicedesk.CatalogRequest{Subject: in.Subject, Description: in.Description, Answers: answers})
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	v, err := s.ticketDetail(r, t.ID)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/tickets/"+strconv.FormatInt(t.ID, 10))
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (s *Server) apiTicketForm(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	f, err := s.opts.ServiceDesk.TicketForm(r.Context(), id)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if f == nil {
+		writeError(w, http.StatusNotFound, "not_found", "this ticket was not opened from the catalog", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+func (s *Server) apiTicketRating(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	rt, err := s.opts.ServiceDesk.TicketRating(r.Context(), id)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if rt == nil {
+		writeError(w, http.StatusNotFound, "not_found", "this ticket has not been rated", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, rt)
+}
+
+func (s *Server) apiRateTicket(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		Score   int    `json:"score"`
+		Comment string `json:"comment"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	rt, err := s.opts.ServiceDesk.Rate(r.Context(), id, in.Score, in.Comment)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rt)
+}
+
+func (s *Server) apiListOrganizations(w http.ResponseWriter, r *http.Request) {
+	os, err := s.opts.ServiceDesk.Organizations(r.Context())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page[servicedesk.Organization]{Data: os})
+}
+
+func (s *Server) apiGetOrganization(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	o, err := s.opts.ServiceDesk.Organization(r.Context(), id)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) apiSaveOrganization(w http.ResponseWriter, r *http.Request) {
+	var in servicedesk.Organization
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	status := http.StatusCreated
+	in.ID = 0
+	if r.Method == http.MethodPut {
+		id, err := pathID(r)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		in.ID, status = id, http.StatusOK
+	}
+	o, err := s.opts.ServiceDesk.SaveOrganization(r.Context(), in)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, status, o)
+}
+
+func (s *Server) apiDeleteOrganization(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = s.opts.ServiceDesk.DeleteOrganization(r.Context(), id)
+	}
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// metricsFilter reads group, from, to (default the last 30 days) and
+// period (day, week or month) for the metrics API and page.
+func metricsFilter(r *http.Request) (servicedesk.MetricsFilter, error) {
+	from, to, err := rangeParams(r, 30*24*time.Hour)
+	if err != nil {
+		return servicedesk.MetricsFilter{}, err
+	}
+	f := servicedesk.MetricsFilter{From: from, To: to, Period: servicedesk.Period(r.URL.Query().Get("period"))}
+	if f.GroupID, err = queryID(r, "group"); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func (s *Server) apiDeskMetrics(w http.ResponseWriter, r *http.Request) {
+	f, err := metricsFilter(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	m, err := s.opts.ServiceDesk.Metrics(r.Context(), f)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// errRatingLink is how pages word a bad rating link.
+var errRatingLink = errors.New("this link is not valid or has expired; sign in to rate the ticket from its page")
