@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/valid"
 )
 
 const laptopItemJSON = `{"name":"New laptop","description":"A laptop for work","category":"Hardware","icon":"💻","active":true,
@@ -341,4 +343,28 @@ func TestCatalogUI(t *testing.T) {
 	if p := admin.get("/service-desk/organizations"); !strings.Contains(p.body, "shared among members") {
 		t.Fatal("organisations page")
 	}
+}
+
+// FuzzAPIAnswers: any JSON answers object is turned into form values or
+// refused naming an answer, never a panic.
+func FuzzAPIAnswers(f *testing.F) {
+	for _, s := range []string{`{"a":"x"}`, `{"a":1.5e300}`, `{"a":true}`, `{"a":["x","y"]}`, `{"a":{"b":1}}`, `{"a":null}`, `{"a":[1,2]}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var raw map[string]json.RawMessage
+		if json.Unmarshal([]byte(body), &raw) != nil {
+			return
+		}
+		out, err := apiAnswers(raw)
+		if err != nil {
+			if ve, ok := valid.As(err); !ok || !strings.HasPrefix(ve.Field, "answers") {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		if len(out) != len(raw) {
+			t.Fatalf("%d answers from %d", len(out), len(raw))
+		}
+	})
 }
