@@ -174,16 +174,7 @@ func (s *Service) SaveCatalogItem(ctx context.Context, c CatalogItem) (CatalogIt
 // DeleteCatalogItem removes an item; tickets opened from it keep their
 // answers.
 func (s *Service) DeleteCatalogItem(ctx context.Context, id int64) error {
-	return wrap("delete catalog item", s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sd_catalog_items WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNotFound
-		}
-		return auth.Audit(ctx, tx, "catalog_item.delete", "catalog_item", strconv.FormatInt(id, 10), "")
-	}))
+	return s.deleteRow(ctx, "sd_catalog_items", "catalog_item", id)
 }
 
 // CatalogRequest is a filled-in request form.

@@ -159,15 +159,22 @@ func (s *Service) SaveOrganization(ctx context.Context, o Organization) (Organiz
 
 // DeleteOrganization removes an organisation; its tickets keep the name.
 func (s *Service) DeleteOrganization(ctx context.Context, id int64) error {
-	return wrap("delete organization", s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sd_organizations WHERE id = $1`, id)
+	return s.deleteRow(ctx, "sd_organizations", "organization", id)
+}
+
+// deleteRow deletes the row id of table (one of this package's constant
+// table names) and audits "KIND.delete"; a missing row is
+// store.ErrNotFound.
+func (s *Service) deleteRow(ctx context.Context, table, kind string, id int64) error {
+	return wrap("delete "+kind, s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
-		return auth.Audit(ctx, tx, "organization.delete", "organization", strconv.FormatInt(id, 10), "")
+		return auth.Audit(ctx, tx, kind+".delete", kind, strconv.FormatInt(id, 10), "")
 	}))
 }
 

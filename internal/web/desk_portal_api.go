@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -24,24 +25,84 @@ func (s *Server) deskPortalRoutes() []Route {
 	api := func(method, path string, role auth.Role, h http.HandlerFunc) Route {
 		return Route{Method: method, Path: path, Role: role, Surface: SurfaceAPI, Handler: h}
 	}
+	desk := s.opts.ServiceDesk
 	rs := []Route{
 		api("GET", "/api/v1/catalog", auth.RoleRequester, s.apiListCatalog),
-		api("POST", "/api/v1/catalog", auth.RoleAdmin, s.apiSaveCatalogItem),
-		api("GET", "/api/v1/catalog/{id}", auth.RoleRequester, s.apiGetCatalogItem),
-		api("PUT", "/api/v1/catalog/{id}", auth.RoleAdmin, s.apiSaveCatalogItem),
-		api("DELETE", "/api/v1/catalog/{id}", auth.RoleAdmin, s.apiDeleteCatalogItem),
+		api("POST", "/api/v1/catalog", auth.RoleAdmin, apiSave(s, desk.SaveCatalogItem, func(c *servicedesk.CatalogItem, id int64) { c.ID = id })),
+		api("GET", "/api/v1/catalog/{id}", auth.RoleRequester, apiGet(s, desk.CatalogItem)),
+		api("PUT", "/api/v1/catalog/{id}", auth.RoleAdmin, apiSave(s, desk.SaveCatalogItem, func(c *servicedesk.CatalogItem, id int64) { c.ID = id })),
+		api("DELETE", "/api/v1/catalog/{id}", auth.RoleAdmin, apiDelete(s, desk.DeleteCatalogItem)),
 		api("POST", "/api/v1/catalog/{id}/requests", auth.RoleRequester, s.apiSubmitRequest),
 		api("GET", "/api/v1/tickets/{id}/form", auth.RoleRequester, s.apiTicketForm),
 		api("GET", "/api/v1/tickets/{id}/rating", auth.RoleRequester, s.apiTicketRating),
 		api("POST", "/api/v1/tickets/{id}/rating", auth.RoleRequester, s.apiRateTicket),
 		api("GET", "/api/v1/organizations", auth.RoleViewer, s.apiListOrganizations),
-		api("POST", "/api/v1/organizations", auth.RoleAdmin, s.apiSaveOrganization),
-		api("GET", "/api/v1/organizations/{id}", auth.RoleViewer, s.apiGetOrganization),
-		api("PUT", "/api/v1/organizations/{id}", auth.RoleAdmin, s.apiSaveOrganization),
-		api("DELETE", "/api/v1/organizations/{id}", auth.RoleAdmin, s.apiDeleteOrganization),
+		api("POST", "/api/v1/organizations", auth.RoleAdmin, apiSave(s, desk.SaveOrganization, func(o *servicedesk.Organization, id int64) { o.ID = id })),
+		api("GET", "/api/v1/organizations/{id}", auth.RoleViewer, apiGet(s, desk.Organization)),
+		api("PUT", "/api/v1/organizations/{id}", auth.RoleAdmin, apiSave(s, desk.SaveOrganization, func(o *servicedesk.Organization, id int64) { o.ID = id })),
+		api("DELETE", "/api/v1/organizations/{id}", auth.RoleAdmin, apiDelete(s, desk.DeleteOrganization)),
 		api("GET", "/api/v1/service-desk/metrics", auth.RoleViewer, s.apiDeskMetrics),
 	}
 	return append(rs, s.deskPortalUIRoutes()...)
+}
+
+// apiGet answers GET of one record by the path's id.
+func apiGet[T any](s *Server, get func(context.Context, int64) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		v, err := get(r.Context(), id)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// apiSave answers POST (create: 201) and PUT (replace the path's id: 200)
+// of a record given as JSON.
+func apiSave[T any](s *Server, save func(context.Context, T) (T, error), setID func(*T, int64)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in T
+		if !s.decodeJSON(w, r, &in) {
+			return
+		}
+		status, id := http.StatusCreated, int64(0)
+		if r.Method == http.MethodPut {
+			var err error
+			if id, err = pathID(r); err != nil {
+				s.apiFail(w, r, err)
+				return
+			}
+			status = http.StatusOK
+		}
+		setID(&in, id)
+		v, err := save(r.Context(), in)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+// apiDelete answers DELETE of the path's id with 204.
+func apiDelete(s *Server, del func(context.Context, int64) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err == nil {
+			err = del(r.Context(), id)
+		}
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
 func (s *Server) apiListCatalog(w http.ResponseWriter, r *http.Request) {
@@ -51,55 +112,6 @@ func (s *Server) apiListCatalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, page[servicedesk.CatalogItem]{Data: items})
-}
-
-func (s *Server) apiGetCatalogItem(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	item, err := s.opts.ServiceDesk.CatalogItem(r.Context(), id)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, item)
-}
-
-func (s *Server) apiSaveCatalogItem(w http.ResponseWriter, r *http.Request) {
-	var in servicedesk.CatalogItem
-	if !s.decodeJSON(w, r, &in) {
-		return
-	}
-	status := http.StatusCreated
-	in.ID = 0
-	if r.Method == http.MethodPut {
-		id, err := pathID(r)
-		if err != nil {
-			s.apiFail(w, r, err)
-			return
-		}
-		in.ID, status = id, http.StatusOK
-	}
-	item, err := s.opts.ServiceDesk.SaveCatalogItem(r.Context(), in)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, status, item)
-}
-
-func (s *Server) apiDeleteCatalogItem(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err == nil {
-		err = s.opts.ServiceDesk.DeleteCatalogItem(r.Context(), id)
-	}
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // apiAnswers turns the JSON answers of a request (text, a number,
@@ -152,17 +164,7 @@ func (s *Server) apiSubmitRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.opts.ServiceDesk.SubmitRequest(r.Context(), id, servicedesk.CatalogRequest{Subject: in.Subject, Description: in.Description, Answers: answers})
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	v, err := s.ticketDetail(r, t.ID)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/tickets/"+strconv.FormatInt(t.ID, 10))
-	writeJSON(w, http.StatusCreated, v)
+	s.answerNewTicket(w, r, t, err)
 }
 
 func (s *Server) apiTicketForm(w http.ResponseWriter, r *http.Request) {
@@ -229,55 +231,6 @@ func (s *Server) apiListOrganizations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, page[servicedesk.Organization]{Data: os})
-}
-
-func (s *Server) apiGetOrganization(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	o, err := s.opts.ServiceDesk.Organization(r.Context(), id)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
-func (s *Server) apiSaveOrganization(w http.ResponseWriter, r *http.Request) {
-	var in servicedesk.Organization
-	if !s.decodeJSON(w, r, &in) {
-		return
-	}
-	status := http.StatusCreated
-	in.ID = 0
-	if r.Method == http.MethodPut {
-		id, err := pathID(r)
-		if err != nil {
-			s.apiFail(w, r, err)
-			return
-		}
-		in.ID, status = id, http.StatusOK
-	}
-	o, err := s.opts.ServiceDesk.SaveOrganization(r.Context(), in)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	writeJSON(w, status, o)
-}
-
-func (s *Server) apiDeleteOrganization(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err == nil {
-		err = s.opts.ServiceDesk.DeleteOrganization(r.Context(), id)
-	}
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // metricsFilter reads group, from, to (default the last 30 days) and
