@@ -84,7 +84,7 @@ func (s *Service) saveRating(ctx context.Context, t *Ticket, score int, comment,
 			t.ID, score, comment, r.RatedBy, via, r.CreatedAt); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sd_tickets SET csat_score = $1 WHERE id = $2`, score, t.ID); err != nil {
+		if err := s.remeasure(ctx, tx, t.ID, func(m *measures) error { m.csat = int64(score); return nil }); err != nil {
 			return err
 		}
 		if err := s.record(ctx, tx, t.ID, r.CreatedAt, "csat", "", strconv.Itoa(score)); err != nil {

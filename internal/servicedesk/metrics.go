@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
-	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
 
@@ -21,9 +20,10 @@ const (
 	PeriodMonth Period = "month"
 )
 
-// MetricsFilter selects the tickets measured: those opened in [From, To),
-// of one group when GroupID is set, bucketed by Period of their opening.
-// Merged duplicates are left out.
+// MetricsFilter selects the tickets measured: those opened on the UTC days
+// from From (rounded down to its day) to To (rounded up), of one group
+// when GroupID is set, bucketed by Period of their opening. Merged
+// duplicates are left out.
 type MetricsFilter struct {
 	GroupID int64
 	From    time.Time
@@ -151,20 +151,16 @@ func (f *MetricsFilter) check() error {
 	return nil
 }
 
-// bucketExpr is the SQL for the start date (YYYY-MM-DD, UTC) of a ticket's
-// period.
-func (s *Service) bucketExpr(p Period) string {
-	if s.db.Dialect == store.Postgres {
-		return `to_char(date_trunc('` + string(p) + `', t.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')`
-	}
-	// SQLite keeps times as text, "2006-01-02 15:04:05…", in UTC here.
+// periodKey is the first day (YYYY-MM-DD, UTC) of the period holding day.
+func periodKey(p Period, day int64) string {
+	t := time.Unix(day*86400, 0).UTC()
 	switch p {
 	case PeriodWeek:
-		return `date(substr(t.created_at, 1, 10), 'weekday 0', '-6 days')`
+		t = t.AddDate(0, 0, -((int(t.Weekday()) + 6) % 7))
 	case PeriodMonth:
-		return `substr(t.created_at, 1, 7) || '-01'`
+		t = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	}
-	return `substr(t.created_at, 1, 10)`
+	return t.Format(time.DateOnly)
 }
 
 // Metrics computes the desk's measures for agents and viewers (requesters
@@ -186,28 +182,26 @@ func (s *Service) Metrics(ctx context.Context, f MetricsFilter) (Metrics, error)
 	}
 	m := Metrics{From: f.From, To: f.To, Period: f.Period, Clock: MetricsClock, Overall: MetricsRow{Key: "all"},
 		ByPeriod: []MetricsRow{}, ByGroup: []MetricsRow{}, BacklogBuckets: BacklogBuckets, Backlog: []BacklogRow{}}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+s.bucketExpr(f.Period)+`, COALESCE(t.group_id, 0), COUNT(*),
-		COUNT(t.response_s), CAST(COALESCE(SUM(t.response_s), 0) AS BIGINT), COUNT(t.resolution_s), CAST(COALESCE(SUM(t.resolution_s), 0) AS BIGINT),
-		SUM(CASE WHEN t.sla_response_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN t.sla_response_state = 'breached' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN t.sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN t.sla_resolution_state = 'breached' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN t.resolution_s IS NOT NULL AND t.agent_replies <= 1 AND t.reopens = 0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN t.csat_score > 0 THEN 1 ELSE 0 END), CAST(COALESCE(SUM(t.csat_score), 0) AS BIGINT)
-		FROM sd_tickets t
-		WHERE t.created_at >= $1 AND t.created_at < $2 AND t.merged_into IS NULL AND ($3 = 0 OR t.group_id = $3)
-		GROUP BY 1, 2`, f.From, f.To, f.GroupID)
+	// Whole UTC days: from rounded down, to rounded up.
+	fromDay, toDay := dayOf(f.From), (f.To.Unix()+86399)/86400
+	m.From, m.To = time.Unix(fromDay*86400, 0).UTC(), time.Unix(toDay*86400, 0).UTC()
+	rows, err := s.db.R.QueryContext(ctx, `SELECT day, group_id, tickets, responded, response_sum, resolved, resolution_sum,
+		response_met, response_breached, resolution_met, resolution_breached, first_contact, rated, csat_sum
+		FROM sd_metrics_daily WHERE day >= $1 AND day < $2 AND ($3 = 0 OR group_id = $3) AND tickets > 0`, fromDay, toDay, f.GroupID)
 	if err != nil {
 		return Metrics{}, wrap("metrics", err)
 	}
 	defer rows.Close()
 	byPeriod, byGroup := map[string]*MetricsRow{}, map[int64]*MetricsRow{}
 	for rows.Next() {
-		var key string
+		var day int64
 		var r MetricsRow
-		if err := rows.Scan(&key, &r.GroupID, &r.Tickets, &r.Responded, &r.responseSum, &r.Resolved, &r.resolveSum,
+		if err := rows.Scan(&day, &r.GroupID, &r.Tickets, &r.Responded, &r.responseSum, &r.Resolved, &r.resolveSum,
 			&r.ResponseMet, &r.ResponseBreached, &r.ResolutionMet, &r.ResolutionBreached, &r.FirstContact, &r.Rated, &r.csatSum); err != nil {
 			return Metrics{}, wrap("metrics", err)
 		}
 		m.Overall.add(r)
+		key := periodKey(f.Period, day)
 		p, ok := byPeriod[key]
 		if !ok {
 			p = &MetricsRow{Key: key}

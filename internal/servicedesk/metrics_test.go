@@ -122,3 +122,100 @@ func TestMetrics(t *testing.T) {
 		}
 	})
 }
+
+// TestMetricsRollupMatchesTickets moves tickets between groups, merges,
+// resolves, reopens and rates them, then checks that the rollup the
+// metrics read equals the same sums taken over the tickets themselves.
+func TestMetricsRollupMatchesTickets(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		f.office()
+		var groups []int64
+		for _, name := range []string{"A", "B", "C"} {
+			g, err := f.svc.SaveGroup(f.as("admin"), Group{Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			groups = append(groups, g.ID)
+		}
+		f.at("2026-12-01 09:00")
+		var ids []int64
+		for i := range 12 {
+			f.now = f.now.Add(time.Duration(i) * 7 * time.Hour)
+			tk := f.ticket([]string{"alice", "bob"}[i%2], "ticket")
+			ids = append(ids, tk.ID)
+		}
+		for i, id := range ids {
+			f.now = f.now.Add(time.Hour)
+			f.patch("agent1", id, TicketPatch{GroupID: ptr(groups[i%3])})
+			if i%2 == 0 {
+				if _, err := f.svc.AddComment(f.as("agent1"), id, true, "answer"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if i%3 != 2 {
+				f.patch("agent2", id, TicketPatch{Status: ptr(StatusResolved)})
+			}
+			if i%4 == 0 {
+				f.patch("agent1", id, TicketPatch{GroupID: ptr(groups[(i+1)%3])})
+			}
+		}
+		if _, err := f.svc.AddComment(f.as("alice"), ids[0], true, "not fixed"); err != nil { // reopens
+			t.Fatal(err)
+		}
+		f.patch("agent1", ids[0], TicketPatch{Status: ptr(StatusResolved)})
+		if _, err := f.svc.Rate(f.as("bob"), ids[1], 2, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Merge(f.as("agent1"), ids[5], ids[4]); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(30 * 24 * time.Hour)
+		if _, err := f.svc.CheckSLA(f.as("admin")); err != nil {
+			t.Fatal(err)
+		}
+		const sums = `COUNT(*), COUNT(response_s), COALESCE(SUM(response_s), 0), COUNT(resolution_s), COALESCE(SUM(resolution_s), 0),
+			SUM(CASE WHEN sla_response_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_response_state = 'breached' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_resolution_state = 'breached' THEN 1 ELSE 0 END),
+			SUM(CASE WHEN resolution_s IS NOT NULL AND agent_replies <= 1 AND reopens = 0 THEN 1 ELSE 0 END),
+			SUM(CASE WHEN csat_score > 0 THEN 1 ELSE 0 END), COALESCE(SUM(csat_score), 0)`
+		read := func(q string) map[int64][12]int64 {
+			rows, err := db.R.QueryContext(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			out := map[int64][12]int64{}
+			for rows.Next() {
+				var g int64
+				var v [12]int64
+				dst := []any{&g}
+				for i := range v {
+					dst = append(dst, &v[i])
+				}
+				if err := rows.Scan(dst...); err != nil {
+					t.Fatal(err)
+				}
+				if v != ([12]int64{}) {
+					out[g] = v
+				}
+			}
+			return out
+		}
+		want := read(`SELECT COALESCE(group_id, 0), ` + sums + ` FROM sd_tickets WHERE merged_into IS NULL GROUP BY 1`)
+		got := read(`SELECT group_id, SUM(tickets), SUM(responded), SUM(response_sum), SUM(resolved), SUM(resolution_sum), SUM(response_met),
+			SUM(response_breached), SUM(resolution_met), SUM(resolution_breached), SUM(first_contact), SUM(rated), SUM(csat_sum)
+			FROM sd_metrics_daily GROUP BY group_id`)
+		if len(want) != 3 {
+			t.Fatalf("tickets by group: %v", want)
+		}
+		for g, w := range want {
+			if got[g] != w {
+				t.Errorf("group %d: rollup %v, tickets %v", g, got[g], w)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("rollup has groups %v, tickets %v", got, want)
+		}
+	})
+}

@@ -76,7 +76,7 @@ func (s *Service) refreshSLA(ctx context.Context, tx *sql.Tx, t *Ticket, now tim
 		first = *t.FirstResponse
 	}
 	st := ComputeSLA(tg, h, first, now)
-	if err := s.saveMeasures(ctx, tx, t, tg, h, first, now); err != nil {
+	if err := s.saveMeasures(ctx, tx, t, tg, h, first, now, st); err != nil {
 		return nil, err
 	}
 	var oldResp, oldRes string

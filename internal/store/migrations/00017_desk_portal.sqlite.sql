@@ -61,24 +61,53 @@ CREATE TABLE sd_secrets (
     value BLOB NOT NULL
 );
 
--- Per-ticket measures kept current with the SLA state, so the metrics are
--- plain aggregates: business seconds to first response and to resolution
--- (pending time excluded), public agent replies, reopens, the CSAT score.
+-- Per-ticket measures kept current with the SLA state: business seconds
+-- to first response and to resolution (pending time excluded), public
+-- agent replies, reopens, the CSAT score; rollup_group is the group under
+-- which the ticket is counted in sd_metrics_daily (NULL: not counted).
 ALTER TABLE sd_tickets ADD COLUMN response_s BIGINT NULL;
 ALTER TABLE sd_tickets ADD COLUMN resolution_s BIGINT NULL;
 ALTER TABLE sd_tickets ADD COLUMN agent_replies INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sd_tickets ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sd_tickets ADD COLUMN csat_score INTEGER NOT NULL DEFAULT 0;
--- Covers the metrics query: a range of creation times, read from the index
--- alone.
-CREATE INDEX sd_tickets_metrics ON sd_tickets(created_at, group_id, status, merged_into, response_s, resolution_s,
-    sla_response_state, sla_resolution_state, agent_replies, reopens, csat_score);
+ALTER TABLE sd_tickets ADD COLUMN rollup_group BIGINT NULL;
 -- Covers the backlog: unresolved tickets by group and age.
 CREATE INDEX sd_tickets_backlog ON sd_tickets(status, group_id, created_at);
 
+-- The metrics' rollup: the sums of the measures of the tickets opened on
+-- one UTC day (days since 1970-01-01) in one group (0: none), kept by
+-- adding each ticket's change as it happens, so a year of metrics reads a
+-- few thousand rows whatever the number of tickets.
+CREATE TABLE sd_metrics_daily (
+    day                 BIGINT NOT NULL,
+    group_id            BIGINT NOT NULL,
+    tickets             BIGINT NOT NULL DEFAULT 0,
+    responded           BIGINT NOT NULL DEFAULT 0,
+    response_sum        BIGINT NOT NULL DEFAULT 0,
+    resolved            BIGINT NOT NULL DEFAULT 0,
+    resolution_sum      BIGINT NOT NULL DEFAULT 0,
+    response_met        BIGINT NOT NULL DEFAULT 0,
+    response_breached   BIGINT NOT NULL DEFAULT 0,
+    resolution_met      BIGINT NOT NULL DEFAULT 0,
+    resolution_breached BIGINT NOT NULL DEFAULT 0,
+    first_contact       BIGINT NOT NULL DEFAULT 0,
+    rated               BIGINT NOT NULL DEFAULT 0,
+    csat_sum            BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, group_id)
+);
+-- Tickets already there count with what is known of them: their SLA
+-- states (their times are measured from their next change on).
+INSERT INTO sd_metrics_daily (day, group_id, tickets, response_met, response_breached, resolution_met, resolution_breached)
+SELECT CAST(julianday(substr(created_at, 1, 10)) - 2440587.5 AS INTEGER), COALESCE(group_id, 0), COUNT(*),
+    SUM(CASE WHEN sla_response_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_response_state = 'breached' THEN 1 ELSE 0 END),
+    SUM(CASE WHEN sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_resolution_state = 'breached' THEN 1 ELSE 0 END)
+FROM sd_tickets WHERE merged_into IS NULL GROUP BY 1, 2;
+UPDATE sd_tickets SET rollup_group = COALESCE(group_id, 0) WHERE merged_into IS NULL;
+
 -- +goose Down
+DROP TABLE sd_metrics_daily;
 DROP INDEX sd_tickets_backlog;
-DROP INDEX sd_tickets_metrics;
+ALTER TABLE sd_tickets DROP COLUMN rollup_group;
 ALTER TABLE sd_tickets DROP COLUMN csat_score;
 ALTER TABLE sd_tickets DROP COLUMN reopens;
 ALTER TABLE sd_tickets DROP COLUMN agent_replies;
