@@ -368,3 +368,24 @@ func FuzzAPIAnswers(f *testing.F) {
 		}
 	})
 }
+
+// TestCatalogHostileText stores markup in every text of a catalog item and
+// of the answers; every page shows it as text.
+func TestCatalogHostileText(t *testing.T) {
+	e := newTestEnv(t)
+	const x = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	body, _ := json.Marshal(map[string]any{"name": "n" + x, "description": x, "category": x, "icon": "<b>", "active": true,
+		"fields": []map[string]any{{"key": "a", "label": x, "type": "select", "help": x, "options": []string{x, "ok"}},
+			{"key": "b", "label": "B", "type": "textarea"}}})
+	item := decodeAs[apiCatalogItem](t, e.do("POST", "/api/v1/catalog", auth.RoleAdmin, string(body)), http.StatusCreated)
+	tk := decodeAs[apiTicket](t, e.do("POST", fmt.Sprintf("/api/v1/catalog/%d/requests", item.ID), auth.RoleRequester,
+		`{"subject":"s","answers":{"a":"<script>alert(1)</script><img src=x onerror=alert(2)>","b":"</textarea><script>alert(3)</script>"}}`), http.StatusCreated)
+	req := signedIn(t, e, auth.RoleRequester)
+	admin := signedIn(t, e, auth.RoleAdmin)
+	for _, p := range []loaded{req.get("/catalog"), req.get(fmt.Sprintf("/catalog/%d", item.ID)), req.get(fmt.Sprintf("/tickets/%d", tk.ID)),
+		admin.get("/service-desk/catalog"), admin.get(fmt.Sprintf("/service-desk/catalog/%d", item.ID))} {
+		if p.status != 200 || strings.Contains(p.body, "<script>alert") || strings.Contains(p.body, "<img src=x") || strings.Contains(p.body, "<b>") {
+			t.Fatalf("page %d shows markup: %.2000s", p.status, p.body)
+		}
+	}
+}
