@@ -66,6 +66,7 @@ func commands() []command {
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
+		{"desk", "service-desk metrics", cmdDesk},
 		{"version", "print the version", cmdVersion},
 	}
 }
