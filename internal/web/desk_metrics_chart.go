@@ -45,12 +45,33 @@ func metricsCharts(m servicedesk.Metrics) (volume, times, percents template.HTML
 			}
 		}
 	}
+	// Hours, or minutes when every mean is under two hours.
+	unit, per := "h", 1.0
+	if maxValue(resp, res) < 2 {
+		unit, per = "min", 60
+	}
+	for _, sr := range []*ChartSeries{&resp, &res} {
+		for i := range sr.Points {
+			sr.Points[i].Value *= per
+		}
+	}
 	o := LineChartOptions{Width: 720, Height: 200, From: m.From, To: m.To}
 	o.Label = "Tickets opened and resolved per " + string(m.Period)
 	volume = LineChart([]ChartSeries{opened, resolved}, o)
-	o.Label, o.Unit = "Mean business hours to first response and to resolution per "+string(m.Period), "h"
+	o.Label, o.Unit = "Mean business time ("+unit+") to first response and to resolution per "+string(m.Period), unit
 	times = LineChart([]ChartSeries{resp, res}, o)
 	o.Label, o.Unit = "SLA compliance and first-contact resolution in percent per "+string(m.Period), "%"
 	percents = LineChart([]ChartSeries{respSLA, resSLA, fcr}, o)
 	return volume, times, percents
+}
+
+// maxValue is the largest value of the series (0 when empty).
+func maxValue(series ...ChartSeries) float64 {
+	hi := 0.0
+	for _, s := range series {
+		for _, p := range s.Points {
+			hi = max(hi, p.Value)
+		}
+	}
+	return hi
 }

@@ -373,7 +373,7 @@ func (s *Server) deskMetricsPage(w http.ResponseWriter, r *http.Request) {
 		}
 		status = http.StatusBadRequest
 	} else {
-		d.From, d.To, d.Period = f.From.Format(time.DateOnly), f.To.Format(time.DateOnly), string(d.M.Period)
+		d.From, d.To, d.Period = d.M.From.Format(time.DateOnly), d.M.To.Format(time.DateOnly), string(d.M.Period)
 		d.VolumeChart, d.TimeChart, d.PercentChart = metricsCharts(d.M)
 	}
 	s.render(w, r, status, "desk_metrics", s.newView(r, "Desk metrics", "desk-metrics", d))
