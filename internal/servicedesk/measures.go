@@ -20,17 +20,19 @@ import (
 //   - reopens: how often it went from resolved back to open.
 //   - agentReplies: public replies by operators or admins other than the
 //     requester.
+//   - counted, open: the ticket counts in the rollup (not merged), and as
+//     unresolved there (the backlog).
 type measures struct {
 	day, group                     int64
-	merged, counted                bool
+	counted, open                  bool
 	responseS, resolutionS         sql.NullInt64
 	responseState, resolutionState string
 	agentReplies, reopens, csat    int64
 }
 
 // rollup is one ticket's contribution to its day and group.
-func (m measures) rollup() [12]int64 {
-	var r [12]int64
+func (m measures) rollup() [13]int64 {
+	var r [13]int64
 	if !m.counted {
 		return r
 	}
@@ -47,6 +49,7 @@ func (m measures) rollup() [12]int64 {
 	r[7], r[8] = b(m.resolutionState == string(SLAMet)), b(m.resolutionState == string(SLABreached))
 	r[9] = b(m.resolutionS.Valid && m.agentReplies <= 1 && m.reopens == 0)
 	r[10], r[11] = b(m.csat > 0), m.csat
+	r[12] = b(m.open)
 	return r
 }
 
@@ -62,22 +65,25 @@ func (s *Service) remeasure(ctx context.Context, tx *sql.Tx, id int64, change fu
 	var created time.Time
 	var group int64
 	var merged bool
+	var status Status
 	var counted sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT created_at, COALESCE(group_id, 0), merged_into IS NOT NULL, rollup_group, response_s, resolution_s,
-		sla_response_state, sla_resolution_state, agent_replies, reopens, csat_score FROM sd_tickets WHERE id = $1`, id).
-		Scan(&created, &group, &merged, &counted, &old.responseS, &old.resolutionS, &old.responseState, &old.resolutionState,
+	if err := tx.QueryRowContext(ctx, `SELECT created_at, COALESCE(group_id, 0), merged_into IS NOT NULL, status, rollup_group, rollup_open,
+		response_s, resolution_s, sla_response_state, sla_resolution_state, agent_replies, reopens, csat_score FROM sd_tickets WHERE id = $1`, id).
+		Scan(&created, &group, &merged, &status, &counted, &old.open, &old.responseS, &old.resolutionS, &old.responseState, &old.resolutionState,
 			&old.agentReplies, &old.reopens, &old.csat); err != nil {
 		return err
 	}
 	old.day, old.group, old.counted = dayOf(created), counted.Int64, counted.Valid
 	cur := old
 	cur.group, cur.counted = group, !merged
+	cur.open = status == StatusNew || status == StatusOpen || status == StatusPending
 	if err := change(&cur); err != nil {
 		return err
 	}
 	rollupGroup := sql.NullInt64{Int64: cur.group, Valid: cur.counted}
 	if _, err := tx.ExecContext(ctx, `UPDATE sd_tickets SET response_s = $1, resolution_s = $2, reopens = $3, agent_replies = $4,
-		csat_score = $5, rollup_group = $6 WHERE id = $7`, cur.responseS, cur.resolutionS, cur.reopens, cur.agentReplies, cur.csat, rollupGroup, id); err != nil {
+		csat_score = $5, rollup_group = $6, rollup_open = $7 WHERE id = $8`, cur.responseS, cur.resolutionS, cur.reopens, cur.agentReplies, cur.csat,
+		rollupGroup, cur.open && cur.counted, id); err != nil {
 		return err
 	}
 	before, after := old.rollup(), cur.rollup()
@@ -104,8 +110,8 @@ func (s *Service) remeasure(ctx context.Context, tx *sql.Tx, id int64, change fu
 }
 
 // addRollup adds d to one day and group of the rollup.
-func (s *Service) addRollup(ctx context.Context, q store.Querier, day, group int64, d [12]int64) error {
-	if d == ([12]int64{}) {
+func (s *Service) addRollup(ctx context.Context, q store.Querier, day, group int64, d [13]int64) error {
+	if d == ([13]int64{}) {
 		return nil
 	}
 	args := []any{day, group}
@@ -113,8 +119,8 @@ func (s *Service) addRollup(ctx context.Context, q store.Querier, day, group int
 		args = append(args, v)
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO sd_metrics_daily (day, group_id, tickets, responded, response_sum, resolved, resolution_sum,
-		response_met, response_breached, resolution_met, resolution_breached, first_contact, rated, csat_sum)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		response_met, response_breached, resolution_met, resolution_breached, first_contact, rated, csat_sum, unresolved)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (day, group_id) DO UPDATE SET tickets = sd_metrics_daily.tickets + excluded.tickets,
 		responded = sd_metrics_daily.responded + excluded.responded, response_sum = sd_metrics_daily.response_sum + excluded.response_sum,
 		resolved = sd_metrics_daily.resolved + excluded.resolved, resolution_sum = sd_metrics_daily.resolution_sum + excluded.resolution_sum,
@@ -123,7 +129,8 @@ func (s *Service) addRollup(ctx context.Context, q store.Querier, day, group int
 		resolution_met = sd_metrics_daily.resolution_met + excluded.resolution_met,
 		resolution_breached = sd_metrics_daily.resolution_breached + excluded.resolution_breached,
 		first_contact = sd_metrics_daily.first_contact + excluded.first_contact,
-		rated = sd_metrics_daily.rated + excluded.rated, csat_sum = sd_metrics_daily.csat_sum + excluded.csat_sum`, args...)
+		rated = sd_metrics_daily.rated + excluded.rated, csat_sum = sd_metrics_daily.csat_sum + excluded.csat_sum,
+		unresolved = sd_metrics_daily.unresolved + excluded.unresolved`, args...)
 	return err
 }
 

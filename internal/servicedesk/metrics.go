@@ -95,14 +95,16 @@ func (r *MetricsRow) finish() {
 	r.CSATResponseRate = ratio(int64(r.Rated), int64(r.Resolved), 100)
 }
 
-// BacklogBuckets names the age buckets of the backlog, youngest first.
-var BacklogBuckets = []string{"under 1 day", "1–3 days", "3–7 days", "7–30 days", "over 30 days"}
+// BacklogBuckets names the age buckets of the backlog, youngest first:
+// how many UTC days ago the tickets were opened.
+var BacklogBuckets = []string{"today", "1–2 days ago", "3–6 days ago", "7–29 days ago", "30 days ago or more"}
 
-// backlogEdges are the bucket edges in days.
-var backlogEdges = []int{1, 3, 7, 30}
+// backlogEdges are the first day-age of each bucket after the first.
+var backlogEdges = []int64{1, 3, 7, 30}
 
-// BacklogRow counts one group's unresolved tickets (new, open, pending) by
-// age now, in the buckets of BacklogBuckets.
+// BacklogRow counts one group's unresolved tickets (new, open, pending,
+// not merged) by the day they were opened, in the buckets of
+// BacklogBuckets.
 type BacklogRow struct {
 	GroupID int64  `json:"group_id,omitempty"`
 	Group   string `json:"group"`
@@ -120,7 +122,7 @@ type Metrics struct {
 	Overall  MetricsRow   `json:"overall"`
 	ByPeriod []MetricsRow `json:"by_period"`
 	ByGroup  []MetricsRow `json:"by_group"`
-	// Backlog is as of now, by group, whatever the range.
+	// Backlog is as of now, by group and opening day, whatever the range.
 	BacklogBuckets []string     `json:"backlog_buckets"`
 	Backlog        []BacklogRow `json:"backlog"`
 }
@@ -235,46 +237,41 @@ func (s *Service) Metrics(ctx context.Context, f MetricsFilter) (Metrics, error)
 	return m, nil
 }
 
-// backlog counts unresolved tickets by group and age now.
+// backlog counts unresolved tickets by group and opening day, from the
+// rollup.
 func (s *Service) backlog(ctx context.Context, groupID int64, names map[int64]string) ([]BacklogRow, error) {
-	now := s.now()
-	args := []any{groupID}
-	var cases []string
-	prev := ""
-	for _, d := range backlogEdges {
-		args = append(args, now.Add(-time.Duration(d)*24*time.Hour))
-		p := "$" + string(rune('0'+len(args)))
-		cond := "t.created_at >= " + p
-		if prev != "" {
-			cond += " AND t.created_at < " + prev
-		}
-		cases = append(cases, "SUM(CASE WHEN "+cond+" THEN 1 ELSE 0 END)")
-		prev = p
-	}
-	cases = append(cases, "SUM(CASE WHEN t.created_at < "+prev+" THEN 1 ELSE 0 END)")
-	rows, err := s.db.R.QueryContext(ctx, `SELECT COALESCE(t.group_id, 0), `+strings.Join(cases, ", ")+`
-		FROM sd_tickets t WHERE t.status IN ('new', 'open', 'pending') AND ($1 = 0 OR t.group_id = $1)
-		GROUP BY 1`, args...)
+	today := dayOf(s.now())
+	rows, err := s.db.R.QueryContext(ctx, `SELECT group_id, day, unresolved FROM sd_metrics_daily
+		WHERE unresolved > 0 AND ($1 = 0 OR group_id = $1)`, groupID)
 	if err != nil {
 		return nil, wrap("backlog", err)
 	}
 	defer rows.Close()
-	out := []BacklogRow{}
+	byGroup := map[int64]*BacklogRow{}
 	for rows.Next() {
-		r := BacklogRow{Counts: make([]int, len(BacklogBuckets))}
-		dst := []any{&r.GroupID}
-		for i := range r.Counts {
-			dst = append(dst, &r.Counts[i])
-		}
-		if err := rows.Scan(dst...); err != nil {
+		var g, day, n int64
+		if err := rows.Scan(&g, &day, &n); err != nil {
 			return nil, wrap("backlog", err)
 		}
-		r.Group = names[r.GroupID]
-		for _, c := range r.Counts {
-			r.Total += c
+		r, ok := byGroup[g]
+		if !ok {
+			r = &BacklogRow{GroupID: g, Group: names[g], Counts: make([]int, len(BacklogBuckets))}
+			byGroup[g] = r
 		}
-		out = append(out, r)
+		i := 0
+		for i < len(backlogEdges) && today-day >= backlogEdges[i] {
+			i++
+		}
+		r.Counts[i] += int(n)
+		r.Total += int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("backlog", err)
+	}
+	out := []BacklogRow{}
+	for _, r := range byGroup {
+		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b BacklogRow) int { return strings.Compare(a.Group, b.Group) })
-	return out, wrap("backlog", rows.Err())
+	return out, nil
 }

@@ -37,13 +37,15 @@ func BenchmarkMetrics1M(b *testing.B) {
 		reopens = CASE WHEN id % 10 = 0 THEN 1 ELSE 0 END, csat_score = CASE WHEN id % 4 = 0 THEN 1 + id % 5 ELSE 0 END,
 		sla_response_state = CASE WHEN id % 5 = 0 THEN 'breached' ELSE 'met' END,
 		sla_resolution_state = CASE WHEN status IN ('resolved', 'closed') THEN CASE WHEN id % 7 = 0 THEN 'breached' ELSE 'met' END ELSE sla_state END,
-		resolution_s = CASE WHEN status IN ('resolved', 'closed') THEN (id * 91) % 86400 END, rollup_group = group_id WHERE $1 = $1`,
+		resolution_s = CASE WHEN status IN ('resolved', 'closed') THEN (id * 91) % 86400 END, rollup_group = group_id,
+		rollup_open = status IN ('new', 'open', 'pending') WHERE $1 = $1`,
 		`INSERT INTO sd_metrics_daily SELECT CAST(julianday(substr(created_at, 1, 10)) - 2440587.5 AS INTEGER), COALESCE(group_id, 0), COUNT(*),
 		COUNT(response_s), COALESCE(SUM(response_s), 0), COUNT(resolution_s), COALESCE(SUM(resolution_s), 0),
 		SUM(CASE WHEN sla_response_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_response_state = 'breached' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_resolution_state = 'breached' THEN 1 ELSE 0 END),
 		SUM(CASE WHEN resolution_s IS NOT NULL AND agent_replies <= 1 AND reopens = 0 THEN 1 ELSE 0 END),
-		SUM(CASE WHEN csat_score > 0 THEN 1 ELSE 0 END), COALESCE(SUM(csat_score), 0) FROM sd_tickets WHERE $1 = $1 GROUP BY 1, 2`,
+		SUM(CASE WHEN csat_score > 0 THEN 1 ELSE 0 END), COALESCE(SUM(csat_score), 0),
+		SUM(CASE WHEN status IN ('new', 'open', 'pending') THEN 1 ELSE 0 END) FROM sd_tickets WHERE $1 = $1 GROUP BY 1, 2`,
 		`ANALYZE`,
 	} {
 		if _, err := db.W.ExecContext(ctx, strings.ReplaceAll(q, "$1", "'"+now.AddDate(0, 0, -30).Format("2006-01-02")+"'")); err != nil {

@@ -81,7 +81,7 @@ func TestMetrics(t *testing.T) {
 		if len(m.ByGroup) != 2 || m.ByGroup[0].Key != "(no group)" || m.ByGroup[0].Tickets != 4 || m.ByGroup[1].Key != "Network" || m.ByGroup[1].Tickets != 1 {
 			t.Fatalf("by group: %+v", m.ByGroup)
 		}
-		// Backlog now (Thursday 10:00): t4 is a day and an hour old, t5 an hour.
+		// Backlog now (Thursday 10:00): t4 was opened yesterday, t5 today.
 		if len(m.Backlog) != 2 || m.Backlog[0].Group != "(no group)" || m.Backlog[0].Counts[1] != 1 || m.Backlog[0].Total != 1 ||
 			m.Backlog[1].Group != "Network" || m.Backlog[1].Counts[0] != 1 {
 			t.Fatalf("backlog: %+v", m.Backlog)
@@ -178,17 +178,18 @@ func TestMetricsRollupMatchesTickets(t *testing.T) {
 			SUM(CASE WHEN sla_response_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_response_state = 'breached' THEN 1 ELSE 0 END),
 			SUM(CASE WHEN sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_resolution_state = 'breached' THEN 1 ELSE 0 END),
 			SUM(CASE WHEN resolution_s IS NOT NULL AND agent_replies <= 1 AND reopens = 0 THEN 1 ELSE 0 END),
-			SUM(CASE WHEN csat_score > 0 THEN 1 ELSE 0 END), COALESCE(SUM(csat_score), 0)`
-		read := func(q string) map[int64][12]int64 {
+			SUM(CASE WHEN csat_score > 0 THEN 1 ELSE 0 END), COALESCE(SUM(csat_score), 0),
+			SUM(CASE WHEN status IN ('new', 'open', 'pending') THEN 1 ELSE 0 END)`
+		read := func(q string) map[int64][13]int64 {
 			rows, err := db.R.QueryContext(t.Context(), q)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer rows.Close()
-			out := map[int64][12]int64{}
+			out := map[int64][13]int64{}
 			for rows.Next() {
 				var g int64
-				var v [12]int64
+				var v [13]int64
 				dst := []any{&g}
 				for i := range v {
 					dst = append(dst, &v[i])
@@ -196,7 +197,7 @@ func TestMetricsRollupMatchesTickets(t *testing.T) {
 				if err := rows.Scan(dst...); err != nil {
 					t.Fatal(err)
 				}
-				if v != ([12]int64{}) {
+				if v != ([13]int64{}) {
 					out[g] = v
 				}
 			}
@@ -204,7 +205,7 @@ func TestMetricsRollupMatchesTickets(t *testing.T) {
 		}
 		want := read(`SELECT COALESCE(group_id, 0), ` + sums + ` FROM sd_tickets WHERE merged_into IS NULL GROUP BY 1`)
 		got := read(`SELECT group_id, SUM(tickets), SUM(responded), SUM(response_sum), SUM(resolved), SUM(resolution_sum), SUM(response_met),
-			SUM(response_breached), SUM(resolution_met), SUM(resolution_breached), SUM(first_contact), SUM(rated), SUM(csat_sum)
+			SUM(response_breached), SUM(resolution_met), SUM(resolution_breached), SUM(first_contact), SUM(rated), SUM(csat_sum), SUM(unresolved)
 			FROM sd_metrics_daily GROUP BY group_id`)
 		if len(want) != 3 {
 			t.Fatalf("tickets by group: %v", want)

@@ -71,11 +71,12 @@ ALTER TABLE sd_tickets ADD COLUMN agent_replies INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sd_tickets ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sd_tickets ADD COLUMN csat_score INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sd_tickets ADD COLUMN rollup_group BIGINT NULL;
--- Covers the backlog: unresolved tickets by group and age.
-CREATE INDEX sd_tickets_backlog ON sd_tickets(status, group_id, created_at);
+-- rollup_open: the ticket is counted as unresolved (backlog) there.
+ALTER TABLE sd_tickets ADD COLUMN rollup_open BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- The metrics' rollup: the sums of the measures of the tickets opened on
--- one UTC day (days since 1970-01-01) in one group (0: none), kept by
+-- one UTC day (days since 1970-01-01) in one group (0: none), and how many
+-- of them are unresolved (the backlog), kept by
 -- adding each ticket's change as it happens, so a year of metrics reads a
 -- few thousand rows whatever the number of tickets.
 CREATE TABLE sd_metrics_daily (
@@ -93,20 +94,22 @@ CREATE TABLE sd_metrics_daily (
     first_contact       BIGINT NOT NULL DEFAULT 0,
     rated               BIGINT NOT NULL DEFAULT 0,
     csat_sum            BIGINT NOT NULL DEFAULT 0,
+    unresolved          BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (day, group_id)
 );
 -- Tickets already there count with what is known of them: their SLA
 -- states (their times are measured from their next change on).
-INSERT INTO sd_metrics_daily (day, group_id, tickets, response_met, response_breached, resolution_met, resolution_breached)
+INSERT INTO sd_metrics_daily (day, group_id, tickets, response_met, response_breached, resolution_met, resolution_breached, unresolved)
 SELECT ((created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'), COALESCE(group_id, 0), COUNT(*),
     SUM(CASE WHEN sla_response_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_response_state = 'breached' THEN 1 ELSE 0 END),
-    SUM(CASE WHEN sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_resolution_state = 'breached' THEN 1 ELSE 0 END)
+    SUM(CASE WHEN sla_resolution_state = 'met' THEN 1 ELSE 0 END), SUM(CASE WHEN sla_resolution_state = 'breached' THEN 1 ELSE 0 END),
+    SUM(CASE WHEN status IN ('new', 'open', 'pending') THEN 1 ELSE 0 END)
 FROM sd_tickets WHERE merged_into IS NULL GROUP BY 1, 2;
-UPDATE sd_tickets SET rollup_group = COALESCE(group_id, 0) WHERE merged_into IS NULL;
+UPDATE sd_tickets SET rollup_group = COALESCE(group_id, 0), rollup_open = status IN ('new', 'open', 'pending') WHERE merged_into IS NULL;
 
 -- +goose Down
 DROP TABLE sd_metrics_daily;
-DROP INDEX sd_tickets_backlog;
+ALTER TABLE sd_tickets DROP COLUMN rollup_open;
 ALTER TABLE sd_tickets DROP COLUMN rollup_group;
 ALTER TABLE sd_tickets DROP COLUMN csat_score;
 ALTER TABLE sd_tickets DROP COLUMN reopens;
