@@ -33,8 +33,8 @@ func (s *Server) deskPortalRoutes() []Route {
 		api("PUT", "/api/v1/catalog/{id}", auth.RoleAdmin, apiSave(s, desk.SaveCatalogItem, func(c *servicedesk.CatalogItem, id int64) { c.ID = id })),
 		api("DELETE", "/api/v1/catalog/{id}", auth.RoleAdmin, apiDelete(s, desk.DeleteCatalogItem)),
 		api("POST", "/api/v1/catalog/{id}/requests", auth.RoleRequester, s.apiSubmitRequest),
-		api("GET", "/api/v1/tickets/{id}/form", auth.RoleRequester, s.apiTicketForm),
-		api("GET", "/api/v1/tickets/{id}/rating", auth.RoleRequester, s.apiTicketRating),
+		api("GET", "/api/v1/tickets/{id}/form", auth.RoleRequester, apiGetSome(s, desk.TicketForm, "this ticket was not opened from the catalog")),
+		api("GET", "/api/v1/tickets/{id}/rating", auth.RoleRequester, apiGetSome(s, desk.TicketRating, "this ticket has not been rated")),
 		api("POST", "/api/v1/tickets/{id}/rating", auth.RoleRequester, s.apiRateTicket),
 		api("GET", "/api/v1/organizations", auth.RoleViewer, s.apiListOrganizations),
 		api("POST", "/api/v1/organizations", auth.RoleAdmin, apiSave(s, desk.SaveOrganization, func(o *servicedesk.Organization, id int64) { o.ID = id })),
@@ -57,6 +57,28 @@ func apiGet[T any](s *Server, get func(context.Context, int64) (T, error)) http.
 		v, err := get(r.Context(), id)
 		if err != nil {
 			s.apiFail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// apiGetSome answers GET of something a ticket may have (nil: 404 saying
+// missing).
+func apiGetSome[T any](s *Server, get func(context.Context, int64) (*T, error), missing string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		v, err := get(r.Context(), id)
+		if err != nil {
+			s.apiFail(w, r, err)
+			return
+		}
+		if v == nil {
+			writeError(w, http.StatusNotFound, "not_found", missing, "")
 			return
 		}
 		writeJSON(w, http.StatusOK, v)
@@ -165,42 +187,6 @@ func (s *Server) apiSubmitRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.opts.ServiceDesk.SubmitRequest(r.Context(), id, servicedesk.CatalogRequest{Subject: in.Subject, Description: in.Description, Answers: answers})
 	s.answerNewTicket(w, r, t, err)
-}
-
-func (s *Server) apiTicketForm(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	f, err := s.opts.ServiceDesk.TicketForm(r.Context(), id)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	if f == nil {
-		writeError(w, http.StatusNotFound, "not_found", "this ticket was not opened from the catalog", "")
-		return
-	}
-	writeJSON(w, http.StatusOK, f)
-}
-
-func (s *Server) apiTicketRating(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	rt, err := s.opts.ServiceDesk.TicketRating(r.Context(), id)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	if rt == nil {
-		writeError(w, http.StatusNotFound, "not_found", "this ticket has not been rated", "")
-		return
-	}
-	writeJSON(w, http.StatusOK, rt)
 }
 
 func (s *Server) apiRateTicket(w http.ResponseWriter, r *http.Request) {
