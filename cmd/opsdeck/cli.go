@@ -73,6 +73,7 @@ func commands() []command {
 		{"backup", "write an online backup of opsdeck's database to a file", cmdBackup},
 		{"restore", "restore a backup file into an empty data folder", cmdRestore},
 		{"agent", "run the host agent: report facts, software, metrics and file drift", cmdAgent},
+		{"desk", "service-desk metrics", cmdDesk},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -213,3 +213,22 @@ func TestCLILicenseListExport(t *testing.T) {
 		t.Fatalf("bad sort: %d %s", code, errs)
 	}
 }
+
+func TestCLIDeskMetrics(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errs := runCLI(t, "", "migrate", "--data", data); code != 0 {
+		t.Fatalf("migrate: %s", errs)
+	}
+	code, out, errs := runCLI(t, "", "desk", "metrics", "--data", data, "--period", "month")
+	if code != 0 || !strings.Contains(out, "first response") || !strings.Contains(out, "backlog now") || !strings.Contains(out, "business time") {
+		t.Fatalf("metrics: %d %s %s", code, out, errs)
+	}
+	if code, out, _ = runCLI(t, "", "desk", "metrics", "--data", data, "--json"); code != 0 || !strings.Contains(out, `"backlog_buckets"`) {
+		t.Fatalf("json: %d %s", code, out)
+	}
+	for _, bad := range [][]string{{"--period", "year"}, {"--from", "yesterday"}, {"--from", "2026-01-02", "--to", "2026-01-01"}} {
+		if code, _, errs = runCLI(t, "", append([]string{"desk", "metrics", "--data", data}, bad...)...); code != 1 || errs == "" {
+			t.Fatalf("%v: %d %s", bad, code, errs)
+		}
+	}
+}

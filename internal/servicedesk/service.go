@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
@@ -53,6 +54,9 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 	now  func() time.Time
+	// linkKey signs rating links; loaded on first use (csat.go).
+	keyMu   sync.Mutex
+	linkKey []byte
 }
 
 // New returns a Service; call Run to start the SLA job.

@@ -76,6 +76,9 @@ func (s *Service) refreshSLA(ctx context.Context, tx *sql.Tx, t *Ticket, now tim
 		first = *t.FirstResponse
 	}
 	st := ComputeSLA(tg, h, first, now)
+	if err := s.saveMeasures(ctx, tx, t, tg, h, first, now, st); err != nil {
+		return nil, err
+	}
 	var oldResp, oldRes string
 	if err := tx.QueryRowContext(ctx, `SELECT sla_response_state, sla_resolution_state FROM sd_tickets WHERE id = $1`, t.ID).Scan(&oldResp, &oldRes); err != nil {
 		return nil, err

@@ -40,6 +40,9 @@ type Filter struct {
 	Sort        Sort
 	Cursor      string
 	Limit       int // default 50, at most 200
+	// visibleTo and visibleOrg scope a requester's list (scopeList).
+	visibleTo  int64
+	visibleOrg string
 }
 
 // Page is a list page and the cursor of the next one ("" at the end).
@@ -49,12 +52,15 @@ type Page struct {
 }
 
 // List returns a page of tickets the caller may see: a requester sees only
-// their own, whatever the filter says.
+// their own and their organisation's when it shares tickets, whatever the
+// filter says.
 func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	if a := auth.ActorFrom(ctx); isRequesterOnly(a) {
-		f.RequesterID = a.UserID
-		if f.RequesterID == 0 {
+		if a.UserID == 0 {
 			return Page{Tickets: []*Ticket{}}, nil
+		}
+		if err := s.scopeList(ctx, a, &f); err != nil {
+			return Page{}, err
 		}
 	}
 	switch {
@@ -105,6 +111,12 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if f.RequesterID > 0 {
 		where = append(where, "t.requester_id = "+arg(f.RequesterID))
+	}
+	switch {
+	case f.visibleOrg != "":
+		where = append(where, "(t.requester_id = "+arg(f.visibleTo)+" OR t.organization = "+arg(f.visibleOrg)+")")
+	case f.visibleTo != 0:
+		where = append(where, "t.requester_id = "+arg(f.visibleTo))
 	}
 	if f.Category != "" {
 		where = append(where, "t.category = "+arg(strings.ToLower(strings.TrimSpace(f.Category))))

@@ -1,6 +1,7 @@
 package servicedesk
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"strconv"
@@ -75,6 +76,14 @@ func (s *Service) CreateTicket(ctx context.Context, in NewTicket) (*Ticket, erro
 	} else if in.RequesterID == 0 {
 		in.RequesterID = a.UserID
 	}
+	return s.openTicket(ctx, in, nil)
+}
+
+// openTicket opens a ticket for in.RequesterID as given (the caller has
+// decided who may set what); then, if not nil, runs in the same
+// transaction once the ticket has its id. A ticket without an
+// organisation takes its requester's.
+func (s *Service) openTicket(ctx context.Context, in NewTicket, then func(tx *sql.Tx, t *Ticket) error) (*Ticket, error) {
 	if err := in.check(); err != nil {
 		return nil, err
 	}
@@ -89,6 +98,13 @@ func (s *Service) CreateTicket(ctx context.Context, in NewTicket) (*Ticket, erro
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.checkPeople(ctx, tx, t); err != nil {
 			return err
+		}
+		if t.Organization == "" {
+			_, org, _, err := orgOf(ctx, tx, t.RequesterID)
+			if err != nil {
+				return err
+			}
+			t.Organization = org
 		}
 		m, err := s.matrix(ctx, tx)
 		if err != nil {
@@ -114,6 +130,11 @@ func (s *Service) CreateTicket(ctx context.Context, in NewTicket) (*Ticket, erro
 		}
 		if err := s.record(ctx, tx, t.ID, now, "status", "", string(StatusNew)); err != nil {
 			return err
+		}
+		if then != nil {
+			if err := then(tx, t); err != nil {
+				return err
+			}
 		}
 		if events, err = s.refreshSLA(ctx, tx, t, now); err != nil {
 			return err
@@ -174,8 +195,10 @@ func (s *Service) ticket(ctx context.Context, q store.Querier, id int64, lock st
 	if err != nil {
 		return nil, wrap("ticket "+strconv.FormatInt(id, 10), err)
 	}
-	if a := auth.ActorFrom(ctx); isRequesterOnly(a) && t.RequesterID != a.UserID {
-		return nil, wrap("ticket "+strconv.FormatInt(id, 10), store.ErrNotFound)
+	if a := auth.ActorFrom(ctx); isRequesterOnly(a) {
+		if ok, err := requesterSees(ctx, q, a, t); err != nil || !ok {
+			return nil, wrap("ticket "+strconv.FormatInt(id, 10), cmp.Or(err, store.ErrNotFound))
+		}
 	}
 	return t, nil
 }

@@ -163,6 +163,12 @@ func (s *Server) apiCreateTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.opts.ServiceDesk.CreateTicket(r.Context(), in)
+	s.answerNewTicket(w, r, t, err)
+}
+
+// answerNewTicket answers a ticket just opened (201, its detail and
+// Location), or the error that refused it.
+func (s *Server) answerNewTicket(w http.ResponseWriter, r *http.Request, t *servicedesk.Ticket, err error) {
 	if err != nil {
 		s.apiFail(w, r, err)
 		return

@@ -52,6 +52,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.cmdbRoutes()...)
 	rs = append(rs, s.serviceDeskRoutes()...)
 	rs = append(rs, s.deskMailRoutes()...)
+	rs = append(rs, s.deskPortalRoutes()...)
 	rs = append(rs, s.kbRoutes()...)
 	rs = append(rs, s.assetRoutes()...)
 	rs = append(rs, s.licenseRoutes()...)

@@ -56,7 +56,9 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		"GET /backup/ping/", "POST /backup/ping/",
 		// Host agents: enrollment carries a one-time enrollment token,
 		// reports carry the agent's credential (both checked, hashed).
-		"POST /api/v1/agent/enroll", "POST /api/v1/agent/report"}
+		"POST /api/v1/agent/enroll", "POST /api/v1/agent/report",
+		// Ticket rating links from mail carry an HMAC over ticket and expiry.
+		"GET /rate/", "POST /rate/"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

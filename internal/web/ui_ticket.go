@@ -38,6 +38,7 @@ type ticketPageData struct {
 	Internal   bool
 	Errors     fieldErrors
 	KB         kbTicketLinks
+	Portal     ticketPortal
 }
 
 // timerView is one SLA timer in words.
@@ -131,6 +132,10 @@ func (s *Server) renderTicket(w http.ResponseWriter, r *http.Request, status int
 			s.serverError(w, r, SurfaceUI, err)
 			return
 		}
+	}
+	if d.Portal, err = s.ticketPortalData(r, t, d.Portal); err != nil {
+		s.serverError(w, r, SurfaceUI, err)
+		return
 	}
 	if d.KB, err = s.ticketKB(r, t.ID, t.Subject); err != nil {
 		s.serverError(w, r, SurfaceUI, err)

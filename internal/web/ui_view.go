@@ -52,7 +52,9 @@ var navigation = []struct {
 	{navLink{"/licenses", "Licenses", "licenses"}, auth.RoleViewer, "cis"},
 	{navLink{"/agents", "Agents", "agents"}, auth.RoleViewer, "cis"},
 	{navLink{"/tickets", "Tickets", "tickets"}, auth.RoleRequester, "tickets"},
+	{navLink{"/catalog", "Catalog", "catalog"}, auth.RoleRequester, "tickets"},
 	{navLink{"/kb", "Knowledge base", "kb"}, auth.RoleRequester, "tickets"},
+	{navLink{"/service-desk/metrics", "Desk metrics", "desk-metrics"}, auth.RoleViewer, "tickets"},
 	{navLink{"/service-desk", "Service desk settings", "service-desk"}, auth.RoleAdmin, "tickets"},
 	{navLink{"/service-desk/email", "Email", "service-desk-email"}, auth.RoleAdmin, "tickets"},
 	{navLink{"/changes", "Changes", "changes"}, auth.RoleViewer, "changes"},
@@ -163,6 +165,7 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 		v.Notice = changeNotices[r.URL.Query().Get("notice")]
 		v.Notice = backupNotices[r.URL.Query().Get("notice")]
 		v.Notice = fleetNotices[r.URL.Query().Get("notice")]
+		v.Notice = deskPortalNotices[r.URL.Query().Get("notice")]
 	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
@@ -219,7 +222,7 @@ func (s *Server) sectionServed(section string) bool {
 		return s.opts.Changes != nil
 	case "agents":
 		return s.opts.Fleet != nil
-	case "tickets", "service-desk":
+	case "tickets", "service-desk", "catalog", "desk-metrics":
 		return s.opts.ServiceDesk != nil
 	case "kb":
 		return s.opts.KB != nil
