@@ -85,6 +85,9 @@ type feedRow struct {
 	requesterName           string
 	requesterMail           string
 	assigneeMail            string
+	// rateLink is the signed satisfaction-rating link put in the mail
+	// that tells the requester their ticket is resolved.
+	rateLink string
 }
 
 const feedTicket = ` JOIN sd_tickets t ON t.id = x.ticket_id JOIN users r ON r.id = t.requester_id LEFT JOIN users a ON a.id = t.assignee_id`
@@ -142,6 +145,17 @@ func (s *Service) feed(ctx context.Context, name, query string) (int, error) {
 	rows.Close()
 	if err := rows.Err(); err != nil || len(batch) == 0 {
 		return 0, err
+	}
+	// Rating links are made before the transaction: making the first one
+	// writes the signing key, and SQLite has one writer.
+	for i := range batch {
+		if r := &batch[i]; r.newStatus == "resolved" && s.cfg.BaseURL != "" {
+			if link, err := s.desk.RatingLink(ctx, s.cfg.BaseURL, r.ticketID); err == nil {
+				r.rateLink = link
+			} else {
+				s.log.Warn("desk mail: no rating link", "ticket", r.ticketID, "err", err)
+			}
+		}
 	}
 	n := 0
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -207,6 +221,9 @@ func (s *Service) mailsFor(feed string, r feedRow) []outMail {
 		text = fmt.Sprintf("We received your request and opened ticket #%d. Reply to this mail to add to it; keep [#%d] in the subject.", r.ticketID, r.ticketID)
 	case r.newStatus == "resolved":
 		text = fmt.Sprintf("Ticket #%d is resolved. If it is not, reply to this mail to reopen it.", r.ticketID)
+		if r.rateLink != "" {
+			text += "\n\nHow did we do? Rate the help you got: " + r.rateLink
+		}
 	default:
 		text = fmt.Sprintf("Ticket #%d changed from %s to %s.", r.ticketID, r.oldStatus, r.newStatus)
 	}

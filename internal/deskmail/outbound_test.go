@@ -110,6 +110,15 @@ func TestOutboundThreadsBack(t *testing.T) {
 		if len(got) != 4 || !strings.Contains(got[3].body, "is resolved") {
 			t.Fatalf("%d mails", len(got))
 		}
+		// The resolved mail carries a signed rating link the desk accepts.
+		i := strings.Index(got[3].body, "https://desk.example/rate/")
+		if i < 0 {
+			t.Fatalf("no rating link in %q", got[3].body)
+		}
+		token := strings.Fields(got[3].body[i+len("https://desk.example/rate/"):])[0]
+		if tk, _, err := f.desk.RatingLinkTicket(ctx, token); err != nil || tk.ID != id {
+			t.Fatalf("rating link %q: %v", token, err)
+		}
 		if got = send(); len(got) != 4 {
 			t.Fatalf("resent: %d mails", len(got))
 		}
