@@ -242,3 +242,31 @@ func (s *Service) trend(ctx context.Context, ciCond string, args []any, days int
 	}
 	return out, rows.Err()
 }
+
+// CIPosture is one CI's open findings, for the overall posture page.
+type CIPosture struct {
+	CIID  int64    `json:"ci_id"`
+	Open  int      `json:"open"`
+	Worst Severity `json:"worst"`
+}
+
+// PostureByCI lists the CIs with open findings, worst first (at most 200).
+func (s *Service) PostureByCI(ctx context.Context) ([]CIPosture, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT ci_id, COUNT(*), MAX(`+severityRankSQL+`) AS worst FROM security_findings
+		WHERE status = 'open' AND ci_id IS NOT NULL GROUP BY ci_id ORDER BY worst DESC, COUNT(*) DESC, ci_id LIMIT 200`)
+	if err != nil {
+		return nil, fmt.Errorf("security: posture by CI: %w", err)
+	}
+	defer rows.Close()
+	var out []CIPosture
+	for rows.Next() {
+		var c CIPosture
+		var rank int
+		if err := rows.Scan(&c.CIID, &c.Open, &rank); err != nil {
+			return nil, fmt.Errorf("security: posture by CI: %w", err)
+		}
+		c.Worst = AllSeverities()[5-rank]
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
