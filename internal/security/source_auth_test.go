@@ -41,7 +41,7 @@ func TestScanAuthSources(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{
-			SourceBruteForce + "|user:ann":             "3 failed sign-ins for user \"ann\" within 1h0m0s",
+			SourceBruteForce + "|user:ann":            "3 failed sign-ins for user \"ann\" within 1h0m0s",
 			SourceBruteForce + "|address:203.0.113.9": "4 failed sign-ins for address \"203.0.113.9\" within 1h0m0s",
 		}
 		list, _, err := s.List(ctx, Filter{Status: StatusOpen})

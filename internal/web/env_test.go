@@ -19,6 +19,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/security"
 	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
@@ -83,7 +84,7 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log})
 	assetReg := assets.NewService(db, assets.Options{Logger: log, CMDB: ci})
-	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Collectors: mons.Collectors()})
+	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Security: security.New(db, security.Options{Alerts: incs}), Collectors: mons.Collectors()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,10 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		// Alert intake: each request carries an integration's secret key
 		// (path or PagerDuty routing_key); signed, expiring action links
 		// carry an HMAC over incident, action and expiry.
-		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/"}
+		"POST /hooks/alertmanager/", "POST /v2/enqueue", "POST /hooks/generic/", "GET /incident-action/", "POST /incident-action/",
+		// The second sign-in step: it needs the one-time challenge that only
+		// a correct password yields, and the pre-session CSRF token.
+		"POST /login/2fa"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

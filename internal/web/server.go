@@ -19,6 +19,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/security"
 	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
@@ -59,6 +60,9 @@ type Options struct {
 	KB *kb.Service
 	// Assets is the asset register; nil leaves its routes out.
 	Assets *assets.Service
+	// Security is the security findings service; nil leaves its pages
+	// out (two-factor sign-in is served either way).
+	Security *security.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }
@@ -98,7 +102,7 @@ func New(opts Options) (*Server, error) {
 		mux.Handle(rt.Method+" "+rt.Path, s.guard(rt))
 	}
 	mux.HandleFunc("/", s.notFound)
-	s.handler = s.recoverPanics(s.requestContext(s.observe(securityHeaders(mux))))
+	s.handler = s.recoverPanics(s.requestContext(s.observe(securityHeaders(s.strictTransport(mux)))))
 	return s, nil
 }
 

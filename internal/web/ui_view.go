@@ -55,13 +55,17 @@ var navigation = []struct {
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
+	{navLink{"/account/2fa", "Two-factor sign-in", "account-2fa"}, auth.RoleRequester, "admin"},
+	{navLink{"/security", "Posture", "security"}, auth.RoleViewer, "security"},
+	{navLink{"/security/findings", "Findings", "security-findings"}, auth.RoleViewer, "security"},
+	{navLink{"/security/settings", "Sign-in policy", "security-settings"}, auth.RoleAdmin, "security"},
 }
 
 // navGroups names the groups of the main bar, in order; "admin" sections
 // go to the account menu instead.
 var navGroups = []struct{ key, label string }{
 	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
-	{"cis", "Inventory"}, {"tickets", "Service desk"},
+	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"security", "Security"},
 }
 
 // groupOf returns the navigation group of a section ("" if none).
@@ -146,9 +150,12 @@ func (s *Server) newView(r *http.Request, title, section string, data any) view 
 	if v.Notice == "" {
 		v.Notice = kbNotices[r.URL.Query().Get("notice")]
 	}
+	if v.Notice == "" {
+		v.Notice = securityNotices[r.URL.Query().Get("notice")]
+	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
-		if !p.MustChangePassword {
+		if !p.MustChangePassword && !p.MustEnrolTwoFactor {
 			v.Nav, v.SubNav, v.Admin = s.navFor(p.Role, section)
 		}
 	}
@@ -185,6 +192,8 @@ func (s *Server) navFor(role auth.Role, section string) (main, sub, admin []navL
 // navigation section; tests build servers with only some domains.
 func (s *Server) sectionServed(section string) bool {
 	switch section {
+	case "security", "security-findings", "security-settings":
+		return s.opts.Security != nil
 	case "monitors", "maintenance", "status-pages":
 		return s.opts.Monitors != nil
 	case "incidents", "problems", "services":
