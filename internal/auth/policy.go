@@ -127,7 +127,7 @@ var commonPasswords = []string{
 }
 
 // CheckNewPassword applies the policy to a new password for username: the
-// length limits, not the username (or containing it), not a common password.
+// length limits, not the username, not a common password.
 func (s *Service) CheckNewPassword(field, username, pw string) error {
 	if err := ValidPassword(field, pw); err != nil {
 		return err
@@ -137,8 +137,8 @@ func (s *Service) CheckNewPassword(field, username, pw string) error {
 		return valid.Errorf(field, "must be at least %d characters", p.MinPasswordLen)
 	}
 	lower := strings.ToLower(pw)
-	if username != "" && len(username) >= 3 && strings.Contains(lower, strings.ToLower(username)) {
-		return valid.Errorf(field, "must not contain the username")
+	if username != "" && strings.EqualFold(strings.TrimSpace(pw), username) {
+		return valid.Errorf(field, "must not be the username")
 	}
 	if p.RefuseCommon && slices.Contains(commonPasswords, lower) {
 		return valid.Errorf(field, "is one of the most common passwords; choose another")

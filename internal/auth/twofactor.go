@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/secret"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
@@ -18,6 +19,9 @@ import (
 type SecretBox interface {
 	Seal(plain string) (string, error)
 	Open(sealed string) (string, error)
+	// Reseal seals a clear value, or one under an older key, again under
+	// the current key; changed is false when s was already current.
+	Reseal(s string) (out string, changed bool, err error)
 }
 
 // SecondFactorRequired answers a correct password of a user with two-factor
@@ -175,8 +179,8 @@ func (s *Service) sealSecret(plain string) (string, error) {
 }
 
 func (s *Service) openSecret(sealed string) (string, error) {
-	if s.opts.Secrets == nil {
-		return sealed, nil
+	if s.opts.Secrets == nil || !secret.IsSealed(sealed) {
+		return sealed, nil // stored before sealing was on; ResealSecrets seals it
 	}
 	plain, err := s.opts.Secrets.Open(sealed)
 	if err != nil {
@@ -437,4 +441,52 @@ func (s *Service) RotateSession(ctx context.Context, raw string) (string, error)
 		return "", err
 	}
 	return next, nil
+}
+
+// ResealSecrets seals every stored TOTP secret that is in clear or under an
+// older key, and returns how many changed: at start, and after a key
+// rotation. Running it again changes nothing.
+func (s *Service) ResealSecrets(ctx context.Context) (int, error) {
+	if s.opts.Secrets == nil {
+		return 0, nil
+	}
+	n := 0
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT user_id, secret FROM user_totp ORDER BY user_id`)
+		if err != nil {
+			return fmt.Errorf("auth: reseal: %w", err)
+		}
+		type row struct {
+			id     int64
+			secret string
+		}
+		var all []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.secret); err != nil {
+				rows.Close()
+				return fmt.Errorf("auth: reseal: %w", err)
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("auth: reseal: %w", err)
+		}
+		for _, r := range all {
+			out, changed, err := s.opts.Secrets.Reseal(r.secret)
+			if err != nil {
+				return fmt.Errorf("auth: TOTP secret of user %d: %w", r.id, err)
+			}
+			if !changed {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE user_totp SET secret = $1 WHERE user_id = $2`, out, r.id); err != nil {
+				return fmt.Errorf("auth: reseal: %w", err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
