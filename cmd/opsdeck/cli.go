@@ -64,6 +64,7 @@ func commands() []command {
 		{"migrate", "apply pending database migrations and exit", cmdMigrate},
 		{"user", "manage users: create, list, passwd, disable, enable", cmdUser},
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
+		{"secrets", "rotate the key that seals secrets stored in the database", cmdSecrets},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
 		{"version", "print the version", cmdVersion},
