@@ -55,3 +55,28 @@ func secretsRotate(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "rotated: the current key is %s; every stored secret is sealed under it. Back up the new %s now.\n", box.KeyID(), secret.KeyFile)
 	return nil
 }
+
+// userResetTwoFactor turns off a user's second factor from the server's
+// command line: the way back in for the last admin who lost both device
+// and recovery codes.
+func userResetTwoFactor(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "user reset-2fa", "user reset-2fa --username NAME",
+		"Turns off two-factor sign-in for a user (their key and recovery codes are deleted); audited.")
+	sf := addStoreFlags(fs)
+	username := fs.String("username", "", "login `name`")
+	cfg, err := sf.parse(c, args)
+	if err != nil {
+		return err
+	}
+	return withAuth(ctx, cfg, func(ctx context.Context, as *auth.Service) error {
+		u, err := findUser(ctx, as, *username)
+		if err != nil {
+			return err
+		}
+		if err := as.ResetTwoFactor(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "two-factor sign-in of %s is off; they can set it up again under the account menu\n", u.Username)
+		return nil
+	})
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsdeck/opsdeck/internal/app"
+	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/config"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/secret"
@@ -58,5 +60,39 @@ func TestCLISecretsRotate(t *testing.T) {
 	}
 	if _, err := box.Open(m["secret"]); err == nil {
 		t.Error("the old key still opens the rotated secret")
+	}
+}
+
+func TestCLIUserReset2FA(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, "a long enough password\n", "user", "create", "--data", dir, "--username", "ann", "--role", "admin", "--password-stdin"); code != 0 {
+		t.Fatalf("create: %s", errOut)
+	}
+	ctx := context.Background()
+	db, err := app.OpenStore(ctx, config.Config{DataDir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	as := auth.NewService(db, auth.Options{})
+	u, _ := as.GetUserByName(ctx, "ann")
+	actx := auth.WithActor(ctx, auth.SystemActor())
+	key, err := as.StartTwoFactor(actx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := auth.TOTPCode(key, time.Now())
+	if _, err := as.ConfirmTwoFactor(actx, u.ID, code); err != nil {
+		t.Fatal(err)
+	}
+	exit, _, errOut := runCLI(t, "", "user", "reset-2fa", "--data", dir, "--username", "ann")
+	if exit != 0 || !strings.Contains(errOut, "two-factor sign-in of ann is off") {
+		t.Fatalf("reset: %d %s", exit, errOut)
+	}
+	if st, err := as.TwoFactor(ctx, u.ID); err != nil || st.Enabled {
+		t.Fatalf("after reset: %+v %v", st, err)
+	}
+	if code, _, _ := runCLI(t, "", "user", "reset-2fa", "--data", dir, "--username", "nobody"); code == 0 {
+		t.Error("reset of an unknown user succeeded")
 	}
 }

@@ -157,8 +157,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	pipe.incs, pipe.calls, pipe.notes = incs, onCall, notes
 	var ci *cmdb.Service
-	sec := security.New(db, security.Options{Alerts: incs, CIOfMonitor: ciOfMonitor(&ci), Logger: log})
-	mons := monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log), OnResult: sec.ObserveCheck,
+	var mons *monitor.Service
+	sec := security.New(db, security.Options{Alerts: incs, CIOfMonitor: ciOfMonitor(&ci), MonitorExists: monitorExists(&mons), Logger: log})
+	mons = monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log), OnResult: sec.ObserveCheck,
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
 	if cfg.MonitorsPath != "" {

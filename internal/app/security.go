@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"github.com/opsdeck/opsdeck/internal/auth"
 	"github.com/opsdeck/opsdeck/internal/cmdb"
 	"github.com/opsdeck/opsdeck/internal/config"
+	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/secret"
+	"github.com/opsdeck/opsdeck/internal/store"
 )
 
 // LoadSecretBox returns the box that seals secrets at rest: the keys of
@@ -59,5 +62,16 @@ func ciOfMonitor(ci **cmdb.Service) func(ctx context.Context, id int64) int64 {
 			return 0
 		}
 		return links[0].CI.ID
+	}
+}
+
+// monitorExists tells the security service whether a monitor still exists.
+func monitorExists(mons **monitor.Service) func(ctx context.Context, id int64) (bool, error) {
+	return func(ctx context.Context, id int64) (bool, error) {
+		_, err := (*mons).Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 }

@@ -30,6 +30,9 @@ type Options struct {
 	// CIOfMonitor names the CMDB item a monitor is linked to (0 for none);
 	// nil leaves certificate findings without a CI.
 	CIOfMonitor func(ctx context.Context, monitorID int64) int64
+	// MonitorExists reports whether a monitor still exists; certificate
+	// findings of deleted monitors are fixed. nil keeps them.
+	MonitorExists func(ctx context.Context, monitorID int64) (bool, error)
 	// BruteForceUser and BruteForceAddr are how many failed sign-ins for
 	// one username, or from one address, within BruteForceWindow make a
 	// finding (5 and 10 within 1h).
@@ -101,6 +104,9 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		if err := s.ScanAuth(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("security: scan sign-ins", "err", err)
+		}
+		if err := s.SweepCertificates(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("security: sweep certificates", "err", err)
 		}
 		if err := s.ReopenExpired(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("security: reopen expired acceptances", "err", err)

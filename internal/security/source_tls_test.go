@@ -162,32 +162,47 @@ func raw(v any) json.RawMessage {
 }
 
 func TestCertFindingClosesWhenRenewed(t *testing.T) {
-	s, alerts, _ := newTestService(t, storetest.SQLite(t), Options{})
-	ctx := context.Background()
-	m := monitor.Monitor{ID: 7, Name: "web", Type: "tls"}
-	res := func(days float64) probe.Result {
-		return probe.Result{Status: probe.StatusDegraded, Metrics: []probe.Metric{{Name: certMetric, Value: days}}}
-	}
-	s.ObserveCheck(ctx, m, res(3))
-	if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusOpen {
-		t.Fatalf("3 days left: %q", got)
-	}
-	// Host down: no certificate seen, the finding stays as it was.
-	s.ObserveCheck(ctx, m, probe.Result{Status: probe.StatusDown, Message: "connection refused"})
-	if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusOpen {
-		t.Fatalf("host down: %q", got)
-	}
-	s.ObserveCheck(ctx, m, res(-1))
-	list, _, _ := s.List(ctx, Filter{Source: SourceTLS})
-	if len(list) != 1 || list[0].Severity != SeverityCritical {
-		t.Fatalf("expired: %+v", list)
-	}
-	s.ObserveCheck(ctx, m, res(89))
-	if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusFixed {
-		t.Fatalf("renewed: %q", got)
-	}
-	raised, cleared := alerts.take()
-	if len(raised) != 2 || len(cleared) != 1 {
-		t.Errorf("raised %v cleared %v", raised, cleared)
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, alerts, _ := newTestService(t, db, Options{})
+		ctx := context.Background()
+		m := monitor.Monitor{ID: 7, Name: "web", Type: "tls"}
+		res := func(days float64) probe.Result {
+			return probe.Result{Status: probe.StatusDegraded, Metrics: []probe.Metric{{Name: certMetric, Value: days}}}
+		}
+		s.ObserveCheck(ctx, m, res(3))
+		if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusOpen {
+			t.Fatalf("3 days left: %q", got)
+		}
+		// Host down: no certificate seen, the finding stays as it was.
+		s.ObserveCheck(ctx, m, probe.Result{Status: probe.StatusDown, Message: "connection refused"})
+		if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusOpen {
+			t.Fatalf("host down: %q", got)
+		}
+		s.ObserveCheck(ctx, m, res(-1))
+		list, _, _ := s.List(ctx, Filter{Source: SourceTLS})
+		if len(list) != 1 || list[0].Severity != SeverityCritical {
+			t.Fatalf("expired: %+v", list)
+		}
+		s.ObserveCheck(ctx, m, res(89))
+		if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusFixed {
+			t.Fatalf("renewed: %q", got)
+		}
+		raised, cleared := alerts.take()
+		if len(raised) != 2 || len(cleared) != 1 {
+			t.Errorf("raised %v cleared %v", raised, cleared)
+		}
+		// The monitor is deleted while its certificate is expiring: the sweep
+		// fixes the finding and forgets the certificate.
+		s.ObserveCheck(ctx, m, res(2))
+		s.opts.MonitorExists = func(_ context.Context, id int64) (bool, error) { return id != 7, nil }
+		if err := s.SweepCertificates(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := statusOf(t, s, SourceTLS, "monitor:7"); got != StatusFixed {
+			t.Fatalf("after deletion: %q", got)
+		}
+		if p, _ := s.Posture(ctx, 0, 1); p.CertHorizon != nil {
+			t.Errorf("horizon still shows a deleted monitor: %v", p.CertHorizon)
+		}
+	})
 }
