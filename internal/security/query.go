@@ -208,39 +208,64 @@ func (s *Service) Posture(ctx context.Context, ciID int64, days int) (Posture, e
 }
 
 // trend counts, for each of the last days, the findings first seen by the
-// day's end and not fixed by then. A finding fixed and reopened counts from
-// its first sighting: the table keeps its latest fix only.
+// day's end and not fixed by then: those open when the window starts, plus
+// those first seen, minus those fixed, day by day, each counted by the
+// database grouped by day. Accepted risks are left out. A finding fixed and
+// reopened counts from its first sighting: the table keeps its latest fix.
 func (s *Service) trend(ctx context.Context, ciCond string, args []any, days int) ([]DayCount, error) {
 	now := s.now().UTC()
 	start := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(days - 1))
-	q := `SELECT first_seen, fixed_at, status FROM security_findings WHERE (fixed_at IS NULL OR fixed_at >= $` + fmt.Sprint(len(args)+1) + `)` + ciCond
-	rows, err := s.db.R.QueryContext(ctx, q, append(args, start)...)
-	if err != nil {
-		return nil, fmt.Errorf("security: trend: %w", err)
-	}
-	defer rows.Close()
 	out := make([]DayCount, days)
+	index := make(map[string]int, days)
 	for i := range out {
 		out[i].Day = start.AddDate(0, 0, i)
+		index[out[i].Day.Format(time.DateOnly)] = i
 	}
-	for rows.Next() {
-		var first time.Time
-		var fixed sql.NullTime
-		var st string
-		if err := rows.Scan(&first, &fixed, &st); err != nil {
+	day := func(col string) string {
+		if s.db.Dialect == store.Postgres {
+			return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+		}
+		return "substr(" + col + ", 1, 10)" // stored in UTC as text
+	}
+	n := fmt.Sprint(len(args) + 1)
+	a := append(append([]any{}, args...), start)
+	var base int
+	if err := s.db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM security_findings WHERE status <> 'accepted'
+		AND first_seen < $`+n+` AND (fixed_at IS NULL OR fixed_at >= $`+n+`)`+ciCond, a...).Scan(&base); err != nil {
+		return nil, fmt.Errorf("security: trend: %w", err)
+	}
+	delta := make([]int, days)
+	for _, q := range []struct {
+		col  string
+		sign int
+	}{{"first_seen", 1}, {"fixed_at", -1}} {
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+day(q.col)+`, COUNT(*) FROM security_findings WHERE status <> 'accepted'
+			AND `+q.col+` >= $`+n+ciCond+` GROUP BY 1`, a...)
+		if err != nil {
 			return nil, fmt.Errorf("security: trend: %w", err)
 		}
-		if Status(st) == StatusAccepted {
-			continue
-		}
-		for i := range out {
-			end := out[i].Day.AddDate(0, 0, 1)
-			if first.Before(end) && (!fixed.Valid || !fixed.Time.Before(end)) {
-				out[i].Open++
+		for rows.Next() {
+			var d string
+			var c int
+			if err := rows.Scan(&d, &c); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("security: trend: %w", err)
+			}
+			if i, ok := index[d]; ok {
+				delta[i] += q.sign * c
 			}
 		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("security: trend: %w", err)
+		}
 	}
-	return out, rows.Err()
+	open := base
+	for i := range out {
+		open += delta[i]
+		out[i].Open = open
+	}
+	return out, nil
 }
 
 // CIPosture is one CI's open findings, for the overall posture page.
