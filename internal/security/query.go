@@ -295,3 +295,22 @@ func (s *Service) PostureByCI(ctx context.Context) ([]CIPosture, error) {
 	}
 	return out, rows.Err()
 }
+
+// queryIDs returns the ids a one-column query selects, read in full before
+// the caller writes (SQLite: no write while a read is open on the pool).
+func (s *Service) queryIDs(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

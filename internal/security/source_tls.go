@@ -110,22 +110,9 @@ func (s *Service) SweepCertificates(ctx context.Context) error {
 	if s.opts.MonitorExists == nil {
 		return nil
 	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT monitor_id FROM security_certs
+	ids, err := s.queryIDs(ctx, `SELECT monitor_id FROM security_certs
 		UNION SELECT CAST(substr(scope, 9) AS BIGINT) FROM security_findings WHERE source = 'tls' AND status <> 'fixed' AND substr(scope, 1, 8) = 'monitor:'`)
 	if err != nil {
-		return fmt.Errorf("security: sweep certificates: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("security: sweep certificates: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("security: sweep certificates: %w", err)
 	}
 	for _, id := range ids {

@@ -251,21 +251,8 @@ func (s *Service) setStatus(ctx context.Context, id int64, st Status, reason str
 
 // ReopenExpired opens again every accepted finding whose acceptance ran out.
 func (s *Service) ReopenExpired(ctx context.Context) error {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT id FROM security_findings WHERE status = 'accepted' AND accepted_until <= $1`, s.now().UTC())
+	ids, err := s.queryIDs(ctx, `SELECT id FROM security_findings WHERE status = 'accepted' AND accepted_until <= $1`, s.now().UTC())
 	if err != nil {
-		return fmt.Errorf("security: expired acceptances: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("security: expired acceptances: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("security: expired acceptances: %w", err)
 	}
 	actx := auth.WithActor(ctx, auth.SystemActor())
