@@ -73,7 +73,7 @@ func flagName(key string) string {
 // opsdeck and so must not be treated as an unknown setting.
 func ignoredEnv(name string) bool {
 	switch name {
-	case "OPSDECK_ADMIN_PASSWORD", "OPSDECK_CONFIG", "OPSDECK_TEST_POSTGRES", "OPSDECK_CHROMIUM", "OPSDECK_SCREENSHOTS":
+	case "OPSDECK_ADMIN_PASSWORD", "OPSDECK_CONFIG", "OPSDECK_TEST_POSTGRES", "OPSDECK_CHROMIUM", "OPSDECK_SCREENSHOTS", "OPSDECK_SECRET_KEY":
 		return true
 	}
 	return strings.HasPrefix(name, "OPSDECK_TEST_")
