@@ -158,7 +158,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	pipe.incs, pipe.calls, pipe.notes = incs, onCall, notes
 	var ci *cmdb.Service
 	var mons *monitor.Service
-	sec := security.New(db, security.Options{Alerts: incs, CIOfMonitor: ciOfMonitor(&ci), MonitorExists: monitorExists(&mons), Logger: log})
+	sec := security.New(db, security.Options{Alerts: incs, CIOfMonitor: ciOfMonitor(&ci), MonitorExists: monitorExists(&mons), Logger: log,
+		AlertAt: security.Severity(cfg.Security.AlertSeverity), CertDays: cfg.Security.CertDays, BruteForceUser: cfg.Security.BruteForceUser,
+		BruteForceAddr: cfg.Security.BruteForceAddr, BruteForceWindow: cfg.Security.BruteForceWindow})
 	mons = monitor.NewService(db, monitor.Options{Checks: probe.New, Logger: log, OnChange: monitorToIncident(incs, log), OnResult: sec.ObserveCheck,
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})

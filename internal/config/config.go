@@ -49,6 +49,8 @@ type Config struct {
 	ServiceDesk ServiceDeskConfig
 	// Assets holds how many days ahead warranty and lease ends are flagged.
 	Assets AssetsConfig
+	// Security tunes the security findings.
+	Security SecurityConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -107,6 +109,16 @@ type AssetsConfig struct {
 	WarnDays int
 }
 
+// SecurityConfig tunes the security findings: which severity pages, how
+// near a certificate's expiry is a finding, what counts as brute force.
+type SecurityConfig struct {
+	AlertSeverity    string
+	CertDays         int
+	BruteForceUser   int
+	BruteForceAddr   int
+	BruteForceWindow time.Duration
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -142,6 +154,7 @@ func Default() Config {
 		},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 14 * 24 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
+		Security:    SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour},
 	}
 }
 

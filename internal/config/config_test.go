@@ -63,6 +63,7 @@ func TestDefault(t *testing.T) {
 		Notify:      NotifyConfig{Concurrency: 8, MaxAttempts: 10, MaxAge: 24 * time.Hour, BackoffBase: 15 * time.Second, BackoffMax: 15 * time.Minute},
 		ServiceDesk: ServiceDeskConfig{ReopenWindow: 336 * time.Hour, MaxAttachmentBytes: 10 << 20},
 		Assets:      AssetsConfig{WarnDays: 30},
+		Security:    SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -139,6 +140,7 @@ auth:
 					Notify:      Default().Notify,
 					ServiceDesk: Default().ServiceDesk,
 					Assets:      Default().Assets,
+					Security:    Default().Security,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

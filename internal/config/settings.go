@@ -51,6 +51,11 @@ func settings() []setting {
 		{"servicedesk.reopen_window", func(c *Config) any { return &c.ServiceDesk.ReopenWindow }},
 		{"servicedesk.max_attachment_bytes", func(c *Config) any { return &c.ServiceDesk.MaxAttachmentBytes }},
 		{"assets.warn_days", func(c *Config) any { return &c.Assets.WarnDays }},
+		{"security.alert_severity", func(c *Config) any { return &c.Security.AlertSeverity }},
+		{"security.cert_days", func(c *Config) any { return &c.Security.CertDays }},
+		{"security.brute_force_user", func(c *Config) any { return &c.Security.BruteForceUser }},
+		{"security.brute_force_addr", func(c *Config) any { return &c.Security.BruteForceAddr }},
+		{"security.brute_force_window", func(c *Config) any { return &c.Security.BruteForceWindow }},
 	}
 }
 

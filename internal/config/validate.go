@@ -90,6 +90,7 @@ func (l *loader) validate() {
 	if d := c.ServiceDesk.ReopenWindow; d < time.Hour || d > 366*24*time.Hour {
 		check("servicedesk.reopen_window", fmt.Sprintf("%s is out of range; must be from 1h to 8784h (a year)", d))
 	}
+	c.validateSecurity(check)
 	if n := c.Assets.WarnDays; n < 1 || n > 365 {
 		check("assets.warn_days", fmt.Sprintf("%d is out of range; must be from 1 to 365", n))
 	}
