@@ -65,6 +65,7 @@ func commands() []command {
 		{"user", "manage users: create, list, passwd, disable, enable", cmdUser},
 		{"token", "manage API tokens: create, list, revoke", cmdToken},
 		{"agent-token", "manage agent enrollment tokens: create, list, revoke", cmdAgentToken},
+		{"secrets", "rotate the key that seals secrets stored in the database", cmdSecrets},
 		{"cmdb", "CMDB export (JSON or CSV) and import (JSON)", cmdCMDB},
 		{"asset", "asset export and import (CSV)", cmdAsset},
 		{"license", "software licenses: list and CSV export", cmdLicense},

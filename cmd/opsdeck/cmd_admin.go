@@ -63,13 +63,15 @@ const userHelp = `Subcommands:
   passwd   --username NAME [--password-stdin]   (without it a password is generated and printed)
   disable  --username NAME
   enable   --username NAME
+  reset-2fa --username NAME   (turns off two-factor sign-in of a user who lost their device)
 Each takes --data, --db and --config like 'serve'; they work while the server runs.`
 
 func cmdUser(ctx context.Context, c *cli, args []string) error {
 	return subcommand(ctx, c, "user", args, map[string]func(context.Context, *cli, []string) error{
 		"create": userCreate, "list": userList, "passwd": userPasswd,
-		"disable": func(ctx context.Context, c *cli, a []string) error { return userSetDisabled(ctx, c, a, true) },
-		"enable":  func(ctx context.Context, c *cli, a []string) error { return userSetDisabled(ctx, c, a, false) },
+		"disable":   func(ctx context.Context, c *cli, a []string) error { return userSetDisabled(ctx, c, a, true) },
+		"enable":    func(ctx context.Context, c *cli, a []string) error { return userSetDisabled(ctx, c, a, false) },
+		"reset-2fa": userResetTwoFactor,
 	}, userHelp)
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/security"
 	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/web"
@@ -91,14 +92,18 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 
 // NewAuth builds the identity service from the configuration.
 func NewAuth(db *store.DB, cfg config.Config, log *slog.Logger) *auth.Service {
-	return auth.NewService(db, auth.Options{
+	return auth.NewService(db, authOptions(cfg, log))
+}
+
+func authOptions(cfg config.Config, log *slog.Logger) auth.Options {
+	return auth.Options{
 		SessionTTL:              cfg.Auth.SessionTTL,
 		LoginMaxFailuresPerUser: cfg.Auth.LoginMaxFailuresPerUser,
 		LoginMaxFailuresPerIP:   cfg.Auth.LoginMaxFailuresPerIP,
 		LoginFailureWindow:      cfg.Auth.LoginFailureWindow,
 		TokenCacheTTL:           cfg.Auth.TokenCacheTTL,
 		Logger:                  log,
-	})
+	}
 }
 
 // Run serves opsdeck until ctx is cancelled, then drains in-flight requests,
@@ -120,7 +125,16 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 			log.Error("close database", "err", err)
 		}
 	}()
-	as := NewAuth(db, cfg, log)
+	box, err := LoadSecretBox(cfg, log)
+	if err != nil {
+		return err
+	}
+	aopts := authOptions(cfg, log)
+	aopts.Secrets = box
+	as := auth.NewService(db, aopts)
+	if err := as.LoadPolicy(ctx); err != nil {
+		return err
+	}
 	created, pw, err := as.EnsureAdmin(auth.WithActor(ctx, auth.SystemActor()), opts.AdminPassword)
 	if err != nil {
 		return err
@@ -138,14 +152,22 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// queue notifications, delivery outcomes land on the timeline.
 	pipe := &pipeline{db: db, log: log}
 	notes := notify.NewService(db, notify.Options{Logger: log, Concurrency: cfg.Notify.Concurrency, MaxAttempts: cfg.Notify.MaxAttempts,
-		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax, OnOutcome: pipe.outcome})
+		MaxAge: cfg.Notify.MaxAge, BackoffBase: cfg.Notify.BackoffBase, BackoffMax: cfg.Notify.BackoffMax, OnOutcome: pipe.outcome, Secrets: box})
+	if err := SealSecrets(ctx, as, notes, log); err != nil {
+		return err
+	}
 	onCall := oncall.NewService(db, oncall.Options{Logger: log, Pager: pipe})
 	incs, err := incident.Open(ctx, db, incident.Options{Logger: log, Paging: pipe, OnEvent: pipe.afterCommit})
 	if err != nil {
 		return err
 	}
 	pipe.incs, pipe.calls, pipe.notes = incs, onCall, notes
-	mons := monitor.NewService(db, monitor.Options{Checks: fleet.Checks(db, probe.New), Logger: log, OnChange: monitorToIncident(incs, log),
+	var ci *cmdb.Service
+	var mons *monitor.Service
+	sec := security.New(db, security.Options{Alerts: incs, CIOfMonitor: ciOfMonitor(&ci), MonitorExists: monitorExists(&mons), Logger: log,
+		AlertAt: security.Severity(cfg.Security.AlertSeverity), CertDays: cfg.Security.CertDays, BruteForceUser: cfg.Security.BruteForceUser,
+		BruteForceAddr: cfg.Security.BruteForceAddr, BruteForceWindow: cfg.Security.BruteForceWindow})
+	mons = monitor.NewService(db, monitor.Options{Checks: fleet.Checks(db, probe.New), Logger: log, OnChange: monitorToIncident(incs, log), OnResult: sec.ObserveCheck,
 		Concurrency: cfg.Monitoring.Concurrency, RawRetention: cfg.Monitoring.RawRetention,
 		MinuteRetention: cfg.Monitoring.MinuteRetention, HourRetention: cfg.Monitoring.HourRetention})
 	if cfg.MonitorsPath != "" {
@@ -157,7 +179,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 
 	var assetReg *asset.Service
-	ci := cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
+	ci = cmdb.NewService(db, cmdb.Options{Logger: log, CheckObject: func(ctx context.Context, kind cmdb.LinkKind, id int64) error {
 		switch kind {
 		case cmdb.LinkMonitor:
 			_, err := mons.Get(ctx, id)
@@ -177,7 +199,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		Installations: func(ctx context.Context, patterns []string) ([]asset.Installation, error) {
 			return agentInstallations(ctx, agents, patterns)
 		}})
-	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg})
+	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg, OnUpdates: updatesToFindings(sec, log)})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
@@ -211,7 +233,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	srv, err := web.New(web.Options{DB: db, Auth: as, Logger: log, Version: opts.Version,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, SecureCookies: secure, TrustedProxies: proxies, BaseURL: cfg.BaseURL,
 		Monitors: mons, Notify: notes, OnCall: onCall, Incidents: incs, CMDB: ci, ServiceDesk: desk, KB: kb.New(db, kb.Options{}), Assets: assetReg,
-		DeskMail: mailDesk, Changes: changes, Backups: backups, Fleet: agents,
+		DeskMail: mailDesk, Changes: changes, Backups: backups, Fleet: agents, Security: sec,
 		Collectors: slices.Concat(mons.Collectors(), notes.Collectors(), incs.Collectors(), backups.Collectors(), agents.Collectors())})
 	if err != nil {
 		return err
@@ -280,6 +302,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	wg.Go(func() { backups.Run(workCtx) })
 	// Like intake, agent reports commit until the HTTP server has drained.
 	wg.Go(func() { agents.Run(workCtx) })
+	wg.Go(func() { sec.Run(workCtx) })
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

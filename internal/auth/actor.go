@@ -36,6 +36,9 @@ type Principal struct {
 	Role Role
 	// MustChangePassword is set for a user whose password was generated.
 	MustChangePassword bool
+	// MustEnrolTwoFactor is set for a session user whose role must use
+	// two-factor sign-in and who has not enrolled yet.
+	MustEnrolTwoFactor bool
 	// CSRF is the session's CSRF token; empty for token callers, who need none.
 	CSRF string
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsdeck/opsdeck/internal/store"
@@ -19,8 +20,10 @@ type Options struct {
 	LoginMaxFailuresPerIP   int           // default 20
 	LoginFailureWindow      time.Duration // default 15m
 	TokenCacheTTL           time.Duration // 0 disables the cache
-	Logger                  *slog.Logger
-	Now                     func() time.Time
+	// Secrets seals TOTP secrets at rest; nil stores them as they are.
+	Secrets SecretBox
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service holds identity and access state: the store, the token cache and
@@ -32,6 +35,9 @@ type Service struct {
 	now     func() time.Time
 	limiter *loginLimiter
 	tokens  *tokenCache
+	// policy is the sign-in policy (nil until loaded: the default).
+	policy     atomic.Pointer[Policy]
+	challenges *challengeBook
 
 	usedMu sync.Mutex
 	used   map[int64]time.Time // token id -> last use not yet written
@@ -59,9 +65,10 @@ func NewService(db *store.DB, opts Options) *Service {
 	}
 	return &Service{
 		db: db, opts: opts, log: opts.Logger, now: opts.Now,
-		limiter: newLoginLimiter(opts.LoginMaxFailuresPerUser, opts.LoginMaxFailuresPerIP, opts.LoginFailureWindow),
-		tokens:  newTokenCache(opts.TokenCacheTTL, 10000),
-		used:    make(map[int64]time.Time),
+		limiter:    newLoginLimiter(opts.LoginMaxFailuresPerUser, opts.LoginMaxFailuresPerIP, opts.LoginFailureWindow),
+		tokens:     newTokenCache(opts.TokenCacheTTL, 10000),
+		used:       make(map[int64]time.Time),
+		challenges: newChallengeBook(),
 	}
 }
 
@@ -85,6 +92,10 @@ func (s *Service) Run(ctx context.Context) {
 		case <-flush.C:
 			s.flushTokenUse(ctx)
 			s.limiter.prune(s.now())
+			s.challenges.prune(s.now())
+			if err := s.LoadPolicy(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("load sign-in policy", "err", err)
+			}
 		case <-purge.C:
 			if err := s.PurgeExpiredSessions(ctx); err != nil {
 				s.log.Warn("purge sessions", "err", err)

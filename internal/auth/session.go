@@ -96,10 +96,30 @@ func (s *Service) Login(ctx context.Context, username, password, addr, userAgent
 		return "", Principal{}, ErrInvalidCredentials
 	}
 	s.limiter.succeed(username, addr, now)
+	// A user with a second factor gets a challenge, not a session.
+	if on, err := s.twoFactorOn(ctx, u.ID); err != nil {
+		return "", Principal{}, err
+	} else if on {
+		return "", Principal{}, &SecondFactorRequired{Challenge: s.challenges.open(u, now)}
+	}
+	return s.openSession(ctx, u, via, addr, userAgent, from.RequestID)
+}
+
+// openSession creates a session for u, whose credentials were checked.
+func (s *Service) openSession(ctx context.Context, u User, via Via, addr, userAgent, requestID string) (string, Principal, error) {
+	now := s.now()
 	raw := "ods_" + RandomSecret(32)
 	csrf := RandomSecret(24)
 	p := Principal{Kind: ActorUser, UserID: u.ID, Name: u.Username, Role: u.Role, MustChangePassword: u.MustChangePassword, CSRF: csrf}
-	actx := WithActor(ctx, Actor{Principal: p, Via: via, Addr: addr, RequestID: from.RequestID})
+	p.MustEnrolTwoFactor = s.Policy().requiresTwoFactor(u.Role)
+	if p.MustEnrolTwoFactor {
+		on, err := s.twoFactorOn(ctx, u.ID)
+		if err != nil {
+			return "", Principal{}, err
+		}
+		p.MustEnrolTwoFactor = !on
+	}
+	actx := WithActor(ctx, Actor{Principal: p, Via: via, Addr: addr, RequestID: requestID})
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at, remote_addr, user_agent)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashSecret(raw), u.ID, csrf, now.UTC(), now.Add(s.opts.SessionTTL).UTC(),
@@ -124,10 +144,12 @@ func (s *Service) SessionPrincipal(ctx context.Context, raw string) (Principal, 
 	}
 	var p Principal
 	var role string
-	err := s.db.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.role, u.must_change_password, s.csrf_token
+	var twoFactor bool
+	err := s.db.R.QueryRowContext(ctx, `SELECT u.id, u.username, u.role, u.must_change_password, s.csrf_token,
+		EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`, hashSecret(raw), s.now().UTC()).
-		Scan(&p.UserID, &p.Name, &role, &p.MustChangePassword, &p.CSRF)
+		Scan(&p.UserID, &p.Name, &role, &p.MustChangePassword, &p.CSRF, &twoFactor)
 	if err != nil {
 		if errors.Is(store.MapError(err), store.ErrNotFound) {
 			return Principal{}, ErrUnauthenticated
@@ -135,6 +157,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, raw string) (Principal, 
 		return Principal{}, fmt.Errorf("auth: session: %w", err)
 	}
 	p.Kind, p.Role = ActorUser, Role(role)
+	p.MustEnrolTwoFactor = !twoFactor && s.Policy().requiresTwoFactor(p.Role)
 	return p, nil
 }
 

@@ -102,7 +102,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUser) (User, error) {
 	if _, err := ParseRole("role", string(in.Role)); err != nil {
 		return User{}, err
 	}
-	if err := ValidPassword("password", in.Password); err != nil {
+	if err := s.CheckNewPassword("password", in.Username, in.Password); err != nil {
 		return User{}, err
 	}
 	hash, err := HashPassword(in.Password)
@@ -331,7 +331,11 @@ func describeUserChange(a, b User) string {
 // old one was checked). Every session of the user ends except keepSession
 // (the raw session token of the caller, or "").
 func (s *Service) SetPassword(ctx context.Context, id int64, password string, mustChange bool, keepSession string) error {
-	if err := ValidPassword("password", password); err != nil {
+	u, err := s.GetUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.CheckNewPassword("password", u.Username, password); err != nil {
 		return err
 	}
 	hash, err := HashPassword(password)
@@ -380,7 +384,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, id int64, current, next
 	if current == next {
 		return valid.Errorf("new_password", "must differ from the current password")
 	}
-	if err := ValidPassword("new_password", next); err != nil {
+	if err := s.CheckNewPassword("new_password", u.Username, next); err != nil {
 		return err
 	}
 	return s.SetPassword(ctx, id, next, false, keepSession)

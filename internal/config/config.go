@@ -56,6 +56,8 @@ type Config struct {
 	Changes ChangesConfig
 	// Backup schedules opsdeck's own backups.
 	Backup BackupConfig
+	// Security tunes the security findings.
+	Security SecurityConfig
 	// MonitorsPath names a YAML file, or a folder of *.yaml/*.yml files,
 	// declaring monitors as code; they are reconciled into the database on
 	// start and on SIGHUP. "" means none.
@@ -143,6 +145,16 @@ type BackupConfig struct {
 	SelfRetention int
 }
 
+// SecurityConfig tunes the security findings: which severity pages, how
+// near a certificate's expiry is a finding, what counts as brute force.
+type SecurityConfig struct {
+	AlertSeverity    string
+	CertDays         int
+	BruteForceUser   int
+	BruteForceAddr   int
+	BruteForceWindow time.Duration
+}
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
@@ -181,6 +193,7 @@ func Default() Config {
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 		Backup:      BackupConfig{SelfRetention: 7},
+		Security:    SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour},
 	}
 }
 

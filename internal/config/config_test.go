@@ -66,6 +66,7 @@ func TestDefault(t *testing.T) {
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 		Backup:      BackupConfig{SelfRetention: 7},
+		Security:    SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -145,6 +146,7 @@ auth:
 					Mail:        Default().Mail,
 					Changes:     Default().Changes,
 					Backup:      Default().Backup,
+					Security:    Default().Security,
 				}
 				want.Source = c.Source
 				if !reflect.DeepEqual(c, want) {

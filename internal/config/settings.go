@@ -68,6 +68,11 @@ func settings() []setting {
 		{"backup.self_interval", func(c *Config) any { return &c.Backup.SelfInterval }},
 		{"backup.self_folder", func(c *Config) any { return &c.Backup.SelfFolder }},
 		{"backup.self_retention", func(c *Config) any { return &c.Backup.SelfRetention }},
+		{"security.alert_severity", func(c *Config) any { return &c.Security.AlertSeverity }},
+		{"security.cert_days", func(c *Config) any { return &c.Security.CertDays }},
+		{"security.brute_force_user", func(c *Config) any { return &c.Security.BruteForceUser }},
+		{"security.brute_force_addr", func(c *Config) any { return &c.Security.BruteForceAddr }},
+		{"security.brute_force_window", func(c *Config) any { return &c.Security.BruteForceWindow }},
 	}
 }
 
@@ -90,7 +95,7 @@ func flagName(key string) string {
 // opsdeck and so must not be treated as an unknown setting.
 func ignoredEnv(name string) bool {
 	switch name {
-	case "OPSDECK_ADMIN_PASSWORD", "OPSDECK_CONFIG", "OPSDECK_TEST_POSTGRES", "OPSDECK_CHROMIUM", "OPSDECK_SCREENSHOTS":
+	case "OPSDECK_ADMIN_PASSWORD", "OPSDECK_CONFIG", "OPSDECK_TEST_POSTGRES", "OPSDECK_CHROMIUM", "OPSDECK_SCREENSHOTS", "OPSDECK_SECRET_KEY":
 		return true
 	}
 	return strings.HasPrefix(name, "OPSDECK_TEST_")

@@ -36,6 +36,9 @@ type Options struct {
 	RawRetention, MinuteRetention, HourRetention time.Duration
 	// OnChange is called after a state change is committed.
 	OnChange func(ctx context.Context, c Change)
+	// OnResult is called after every check result is committed (the
+	// security findings read certificate expiry from it); it must be quick.
+	OnResult func(ctx context.Context, m Monitor, res probe.Result)
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -159,6 +162,7 @@ type resultRow struct {
 	res       probe.Result
 	v         verdict
 	change    *Change
+	mon       *Monitor // set when OnResult wants it
 }
 
 // record folds a result into the monitor's verdict and writes it; with wait
@@ -186,6 +190,10 @@ func (s *Service) record(ctx context.Context, rt *runtime, res probe.Result, wai
 	row := resultRow{monitorID: rt.mon.ID, at: at, res: res, v: rt.v}
 	if shown != from {
 		row.change = &Change{Monitor: rt.mon, From: from, To: shown, At: at, Message: msg}
+	}
+	if s.opts.OnResult != nil {
+		m := rt.mon
+		row.mon = &m
 	}
 	rt.mu.Unlock()
 	s.stats.checks.WithLabelValues(string(res.Status)).Inc()
@@ -215,6 +223,9 @@ func (s *Service) commit(ctx context.Context, row resultRow) {
 		if s.opts.OnChange != nil {
 			s.opts.OnChange(ctx, *row.change)
 		}
+	}
+	if row.mon != nil {
+		s.opts.OnResult(ctx, *row.mon, row.res)
 	}
 }
 

@@ -106,6 +106,9 @@ func (s *Service) channelRaw(ctx context.Context, q store.Querier, id int64) (Ch
 	if err != nil {
 		return ChannelConfig{}, fmt.Errorf("notify: channel %d: %w", id, store.MapError(err))
 	}
+	if c.Settings, err = s.openSettings(c.Kind, c.Settings); err != nil {
+		return ChannelConfig{}, err
+	}
 	return c, nil
 }
 
@@ -194,6 +197,9 @@ func (s *Service) SaveChannel(ctx context.Context, id int64, in ChannelInput) (C
 			return err
 		}
 		if _, err := ParseSettings(in.Kind, settings); err != nil {
+			return err
+		}
+		if settings, err = s.sealSettings(in.Kind, settings); err != nil {
 			return err
 		}
 		action := "notify.channel.update"

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/opsdeck/opsdeck/internal/secret"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
 
@@ -33,8 +34,10 @@ type Options struct {
 	OnOutcome func(ctx context.Context, o Outcome)
 	// HTTPClient overrides the client of the HTTP channels (tests).
 	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Secrets seals secret settings at rest; nil stores them in clear.
+	Secrets *secret.Box
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Service owns channels, contact methods, rules and the outbox.

@@ -184,7 +184,11 @@ func (s *Service) buildChannel(ctx context.Context, id int64, name string) (Chan
 	if !ok {
 		return nil, permanent("notify: unknown channel kind %q", kind)
 	}
-	ch, err := k.parse([]byte(settings), s.env)
+	opened, err := s.openSettings(kind, []byte(settings))
+	if err != nil {
+		return nil, permanent("notify: the channel's secrets cannot be opened: %w", err)
+	}
+	ch, err := k.parse(opened, s.env)
 	if err != nil {
 		return nil, permanent("notify: the channel's settings no longer validate: %w", err)
 	}

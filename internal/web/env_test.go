@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor/probe"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/security"
 	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/store/storetest"
@@ -104,7 +105,7 @@ func newTestEnvOn(t testing.TB, db *store.DB) *testEnv {
 	backups := backup.New(db, backup.Options{Logger: log, Alerts: incs})
 	srv, err := New(Options{DB: db, Auth: as, Logger: log, Version: "test", Monitors: mons, Notify: ns, OnCall: oc, Incidents: incs, CMDB: ci,
 		ServiceDesk: desk, DeskMail: mailDesk, KB: kb.New(db, kb.Options{}), Assets: assetReg, Changes: changes, Backups: backups, Fleet: fl,
-		Collectors: append(mons.Collectors(), backups.Collectors()...)})
+		Security: security.New(db, security.Options{Alerts: incs}), Collectors: append(mons.Collectors(), backups.Collectors()...)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,10 @@ type Route struct {
 	// AllowPasswordChange lets a user who must change their password reach
 	// this route; every other route sends them to change it first.
 	AllowPasswordChange bool
+	// AllowTwoFactorEnrol lets a user whose role must use two-factor
+	// sign-in, and who has not enrolled, reach this route (the enrolment
+	// pages); so do AllowPasswordChange routes (sign-out).
+	AllowTwoFactorEnrol bool
 	// MaxBodyBytes, when set, replaces the server's body cap for this route
 	// (file uploads).
 	MaxBodyBytes int64
@@ -59,6 +63,7 @@ func (s *Server) routeTable() []Route {
 	rs = append(rs, s.changeRoutes()...)
 	rs = append(rs, s.backupRoutes()...)
 	rs = append(rs, s.fleetRoutes()...)
+	rs = append(rs, s.securityRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
 	return rs
 }
@@ -121,6 +126,10 @@ func (s *Server) guard(rt Route) http.Handler {
 				return
 			}
 			writeError(w, http.StatusForbidden, "password_change_required", "change your password first", "")
+			return
+		}
+		if p.MustEnrolTwoFactor && viaCookie && !rt.AllowPasswordChange && !rt.AllowTwoFactorEnrol {
+			s.enrolFirst(w, r, rt.Surface)
 			return
 		}
 		rt.Handler(w, r)

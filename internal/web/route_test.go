@@ -58,7 +58,10 @@ func TestEveryRouteRefusesAnonymousAndLowerRoles(t *testing.T) {
 		// reports carry the agent's credential (both checked, hashed).
 		"POST /api/v1/agent/enroll", "POST /api/v1/agent/report",
 		// Ticket rating links from mail carry an HMAC over ticket and expiry.
-		"GET /rate/", "POST /rate/"}
+		"GET /rate/", "POST /rate/",
+		// The second sign-in step: it needs the one-time challenge that only
+		// a correct password yields, and the pre-session CSRF token.
+		"POST /login/2fa"}
 	for name := range open {
 		ok := false
 		for _, a := range allowed {

@@ -23,6 +23,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/monitor"
 	"github.com/opsdeck/opsdeck/internal/notify"
 	"github.com/opsdeck/opsdeck/internal/oncall"
+	"github.com/opsdeck/opsdeck/internal/security"
 	"github.com/opsdeck/opsdeck/internal/servicedesk"
 	"github.com/opsdeck/opsdeck/internal/store"
 )
@@ -71,6 +72,9 @@ type Options struct {
 	Backups *backup.Service
 	// Fleet is the host agent fleet; nil leaves its routes out.
 	Fleet *fleet.Service
+	// Security is the security findings service; nil leaves its pages
+	// out (two-factor sign-in is served either way).
+	Security *security.Service
 	// Collectors are extra Prometheus collectors for /metrics.
 	Collectors []prometheus.Collector
 }
@@ -110,7 +114,7 @@ func New(opts Options) (*Server, error) {
 		mux.Handle(rt.Method+" "+rt.Path, s.guard(rt))
 	}
 	mux.HandleFunc("/", s.notFound)
-	s.handler = s.recoverPanics(s.requestContext(s.observe(securityHeaders(mux))))
+	s.handler = s.recoverPanics(s.requestContext(s.observe(securityHeaders(s.strictTransport(mux)))))
 	return s, nil
 }
 

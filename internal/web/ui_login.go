@@ -64,8 +64,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, p, err := s.auth.Login(r.Context(), f.Username, password, s.clientAddr(r), r.UserAgent())
 	var rl *auth.RateLimitedError
+	var need *auth.SecondFactorRequired
 	switch {
 	case err == nil:
+	case errors.As(err, &need):
+		s.renderSecondFactor(w, r, http.StatusOK, secondFactorForm{Next: f.Next, Challenge: need.Challenge})
+		return
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		f.Error = "Invalid username or password."
 		s.renderLogin(w, r, http.StatusUnauthorized, f)
@@ -79,10 +83,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, SurfaceUI, err)
 		return
 	}
+	s.signIn(w, r, raw, p, f.Next)
+}
+
+// signIn hands the browser its new session and sends it on: to change a
+// generated password, to enrol a second factor the policy requires, or
+// where it was going.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, raw string, p auth.Principal, next string) {
 	s.setSessionCookie(w, r, raw)
-	dest := safeNext(f.Next)
-	if p.MustChangePassword {
+	dest := safeNext(next)
+	switch {
+	case p.MustChangePassword:
 		dest = "/account/password"
+	case p.MustEnrolTwoFactor:
+		dest = "/account/2fa"
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 }

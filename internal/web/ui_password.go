@@ -49,6 +49,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		err := s.auth.ChangeOwnPassword(r.Context(), a.UserID, current, next, sessionToken(r))
 		switch {
 		case err == nil:
+			s.rotateSession(w, r)
 			http.Redirect(w, r, "/?notice=password-changed", http.StatusSeeOther)
 			return
 		case errors.Is(err, auth.ErrWrongPassword):

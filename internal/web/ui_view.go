@@ -68,14 +68,17 @@ var navigation = []struct {
 	{navLink{"/tokens", "API tokens", "tokens"}, auth.RoleViewer, "admin"},
 	{navLink{"/users", "Users", "users"}, auth.RoleAdmin, "admin"},
 	{navLink{"/audit", "Audit log", "audit"}, auth.RoleAdmin, "admin"},
+	{navLink{"/account/2fa", "Two-factor sign-in", "account-2fa"}, auth.RoleRequester, "admin"},
+	{navLink{"/security", "Posture", "security"}, auth.RoleViewer, "security"},
+	{navLink{"/security/findings", "Findings", "security-findings"}, auth.RoleViewer, "security"},
+	{navLink{"/security/settings", "Sign-in policy", "security-settings"}, auth.RoleAdmin, "security"},
 }
 
 // navGroups names the groups of the main bar, in order; "admin" sections
 // go to the account menu instead.
 var navGroups = []struct{ key, label string }{
 	{"home", "Home"}, {"incidents", "Incidents"}, {"oncall", "On call"}, {"monitors", "Monitoring"},
-	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"changes", "Changes"},
-	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"backup", "Backups"},
+	{"cis", "Inventory"}, {"tickets", "Service desk"}, {"changes", "Changes"}, {"backup", "Backups"}, {"security", "Security"},
 }
 
 // groupOf returns the navigation group of a section ("" if none).
@@ -153,23 +156,19 @@ var notices = map[string]string{
 
 // newView fills the layout's parts for the caller of r.
 func (s *Server) newView(r *http.Request, title, section string, data any) view {
-	v := view{Title: title, Section: section, Version: s.opts.Version, Data: data, Notice: notices[r.URL.Query().Get("notice")]}
-	if v.Notice == "" {
-		v.Notice = notifyNotices[r.URL.Query().Get("notice")]
-	}
-	if v.Notice == "" {
-		v.Notice = kbNotices[r.URL.Query().Get("notice")]
-	}
-	if v.Notice == "" {
-		v.Notice = licenseNotices[r.URL.Query().Get("notice")]
-		v.Notice = changeNotices[r.URL.Query().Get("notice")]
-		v.Notice = backupNotices[r.URL.Query().Get("notice")]
-		v.Notice = fleetNotices[r.URL.Query().Get("notice")]
-		v.Notice = deskPortalNotices[r.URL.Query().Get("notice")]
+	v := view{Title: title, Section: section, Version: s.opts.Version, Data: data}
+	// Each domain keeps its own fixed notice texts.
+	code := r.URL.Query().Get("notice")
+	for _, m := range []map[string]string{notices, notifyNotices, kbNotices, licenseNotices, changeNotices, backupNotices,
+		fleetNotices, deskPortalNotices, securityNotices} {
+		if text, ok := m[code]; ok {
+			v.Notice = text
+			break
+		}
 	}
 	if p, ok := s.signedIn(r); ok {
 		v.Me, v.CSRF = &p, p.CSRF
-		if !p.MustChangePassword {
+		if !p.MustChangePassword && !p.MustEnrolTwoFactor {
 			v.Nav, v.SubNav, v.Admin = s.navFor(p.Role, section)
 		}
 	}
@@ -206,6 +205,8 @@ func (s *Server) navFor(role auth.Role, section string) (main, sub, admin []navL
 // navigation section; tests build servers with only some domains.
 func (s *Server) sectionServed(section string) bool {
 	switch section {
+	case "security", "security-findings", "security-settings":
+		return s.opts.Security != nil
 	case "monitors", "maintenance", "status-pages":
 		return s.opts.Monitors != nil
 	case "incidents", "problems", "services":
