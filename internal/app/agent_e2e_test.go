@@ -24,10 +24,7 @@ func TestAgentBinaryBuffersThroughServerRestart(t *testing.T) {
 		t.Skip("builds and runs the real server and agent; skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "opsdeck")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/opsdeck/opsdeck/cmd/opsdeck").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildOpsdeck(t, dir)
 	cfg := testConfig(t)
 	cfg.DataDir = filepath.Join(dir, "data")
 	db, err := OpenStore(context.Background(), cfg, nil)

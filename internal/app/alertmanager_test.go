@@ -215,3 +215,14 @@ receivers:
 		t.Fatalf("timeline %s", got)
 	}
 }
+
+// buildOpsdeck builds the opsdeck binary into dir, for tests that run the
+// real server (and agent) as processes.
+func buildOpsdeck(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "opsdeck")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/opsdeck/opsdeck/cmd/opsdeck").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}

@@ -34,10 +34,7 @@ func TestSIGKILLDuringAlertStormLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Skip("builds and kills a real server; skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "opsdeck")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/opsdeck/opsdeck/cmd/opsdeck").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildOpsdeck(t, dir)
 	cfg := testConfig(t)
 	cfg.DataDir = filepath.Join(dir, "data")
 
