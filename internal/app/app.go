@@ -199,7 +199,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		Installations: func(ctx context.Context, patterns []string) ([]asset.Installation, error) {
 			return agentInstallations(ctx, agents, patterns)
 		}})
-	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg, OnUpdates: updatesToFindings(sec, log)})
+	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg, OnUpdates: updatesToFindings(sec, log),
+		OnSoftware: softwareToFindings(sec, cfg.Security.RiskyPackages, log)})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})

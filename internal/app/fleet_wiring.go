@@ -61,3 +61,31 @@ func updatesToFindings(sec *security.Service, log *slog.Logger) func(ctx context
 		}
 	}
 }
+
+// softwareToFindings turns an agent's software inventory into security
+// findings on its host's CI: one per installed package matching a risky
+// pattern (high severity), the whole set each time the inventory changes,
+// so a package removed since is fixed by the Sync. Keys are per host
+// ("ci:<id>/<package>"): findings are unique per source and key, and the
+// same risky package on two hosts is two findings. No patterns, no
+// findings (and none closed: the check is off).
+func softwareToFindings(sec *security.Service, patterns []string, log *slog.Logger) func(ctx context.Context, agentID, ciID int64, pkgs []wire.Package) {
+	return func(ctx context.Context, agentID, ciID int64, pkgs []wire.Package) {
+		if ciID == 0 || len(patterns) == 0 {
+			return // no host CI yet, or the check is off
+		}
+		scope := "ci:" + strconv.FormatInt(ciID, 10)
+		var signals []security.Signal
+		for _, p := range pkgs {
+			if !asset.MatchAny(patterns, p.Name) {
+				continue
+			}
+			signals = append(signals, security.Signal{Key: scope + "/" + p.Name, CIID: ciID, Severity: security.SeverityHigh,
+				Title:    "Risky software installed: " + p.Name + " " + p.Version,
+				Evidence: map[string]any{"package": p.Name, "version": p.Version, "arch": p.Arch, "source": p.Source, "agent_id": agentID}})
+		}
+		if err := sec.Sync(ctx, security.SourceAgentSoftware, scope, signals); err != nil {
+			log.Error("risky software not turned into findings", "agent", agentID, "ci", ciID, "err", err)
+		}
+	}
+}

@@ -164,6 +164,12 @@ const (
 	// pending update (Key the package name, CIID the host's CI), the whole
 	// list each time the agent reports, so installed updates are fixed.
 	SourceAgentUpdates = "agent-updates"
+	// SourceAgentSoftware is risky software the host agent found installed
+	// (security.risky_packages): Sync(ctx, SourceAgentSoftware, "ci:<id>",
+	// signals) with one signal per risky package (Key "ci:<id>/<package>",
+	// so each host has its own), the whole set each time the inventory
+	// changes, so a removed package is fixed.
+	SourceAgentSoftware = "agent-software"
 )
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
