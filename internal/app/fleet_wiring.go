@@ -39,24 +39,26 @@ func agentInstallations(ctx context.Context, agents *fleet.Service, patterns []s
 }
 
 // updatesToFindings turns an agent's pending updates into security
-// findings on its host's CI: one per pending security update (key: the
-// package), the whole list each time, so an update installed since is
-// fixed by the Sync. Ordinary updates are not findings.
+// findings on its host's CI: one per pending security update (key:
+// "ci:<id>/<package>", per host, since findings are unique per source and
+// key), the whole list each time, so an update installed since is fixed
+// by the Sync. Ordinary updates are not findings.
 func updatesToFindings(sec *security.Service, log *slog.Logger) func(ctx context.Context, agentID, ciID int64, pending []wire.Update) {
 	return func(ctx context.Context, agentID, ciID int64, pending []wire.Update) {
 		if ciID == 0 {
 			return // no host CI yet: the next report has one
 		}
+		scope := "ci:" + strconv.FormatInt(ciID, 10)
 		var signals []security.Signal
 		for _, u := range pending {
 			if !u.Security {
 				continue
 			}
-			signals = append(signals, security.Signal{Key: u.Name, CIID: ciID, Severity: security.SeverityMedium,
+			signals = append(signals, security.Signal{Key: scope + "/" + u.Name, CIID: ciID, Severity: security.SeverityMedium,
 				Title:    "Security update pending: " + u.Name + " " + u.Current + " → " + u.Candidate,
 				Evidence: map[string]any{"package": u.Name, "installed": u.Current, "candidate": u.Candidate, "agent_id": agentID}})
 		}
-		if err := sec.Sync(ctx, security.SourceAgentUpdates, "ci:"+strconv.FormatInt(ciID, 10), signals); err != nil {
+		if err := sec.Sync(ctx, security.SourceAgentUpdates, scope, signals); err != nil {
 			log.Error("pending updates not turned into findings", "agent", agentID, "ci", ciID, "err", err)
 		}
 	}

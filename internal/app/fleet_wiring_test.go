@@ -39,15 +39,21 @@ func TestPendingSecurityUpdatesBecomeFindingsAndCloseWhenInstalled(t *testing.T)
 			{Name: "vim", Current: "9.0", Candidate: "9.1"}, // not a security update
 		})
 		got := open()
-		if len(got) != 2 || got["openssl"].CIID != 42 || got["openssl"].Severity != security.SeverityMedium || got["vim"].ID != 0 {
+		if len(got) != 2 || got["ci:42/openssl"].CIID != 42 || got["ci:42/openssl"].Severity != security.SeverityMedium || got["ci:42/vim"].ID != 0 {
 			t.Fatalf("findings = %+v", got)
 		}
-		// Another host's updates do not touch this host's findings.
+		// Another host's updates do not touch this host's findings, and
+		// the same update pending there is a finding of its own.
 		hook(ctx, 2, 43, nil)
+		hook(ctx, 3, 44, []wire.Update{{Name: "openssl", Current: "3.0.1", Candidate: "3.0.2", Security: true}})
+		got = open()
+		if len(got) != 3 || got["ci:42/openssl"].CIID != 42 || got["ci:44/openssl"].CIID != 44 {
+			t.Fatalf("after other hosts: %+v", got)
+		}
 		// openssl was installed on host 42: its finding is fixed.
 		hook(ctx, 1, 42, []wire.Update{{Name: "curl", Current: "7.88", Candidate: "7.89", Security: true}})
 		got = open()
-		if len(got) != 1 || got["curl"].ID == 0 {
+		if len(got) != 2 || got["ci:42/curl"].ID == 0 || got["ci:44/openssl"].ID == 0 {
 			t.Fatalf("after openssl was installed: %+v", got)
 		}
 	})

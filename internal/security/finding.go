@@ -161,7 +161,7 @@ const (
 	SourceAdminGrant = "admin-grant"
 	// SourceAgentUpdates is the host agent's pending security updates:
 	// Sync(ctx, SourceAgentUpdates, "ci:<id>", signals) with one signal per
-	// pending update (Key the package name, CIID the host's CI), the whole
+	// pending update (Key "ci:<id>/<package>", CIID the host's CI), the whole
 	// list each time the agent reports, so installed updates are fixed.
 	SourceAgentUpdates = "agent-updates"
 	// SourceAgentSoftware is risky software the host agent found installed
