@@ -304,6 +304,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// Like intake, agent reports commit until the HTTP server has drained.
 	wg.Go(func() { agents.Run(workCtx) })
 	wg.Go(func() { sec.Run(workCtx) })
+	// Before the HTTP server takes agent reports: findings follow the
+	// stored inventories under the risky-package patterns configured now.
+	if err := syncRiskySoftware(ctx, agents, sec, cfg.Security.RiskyPackages); err != nil {
+		log.Error("risky software findings not brought up to date", "err", err)
+	}
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

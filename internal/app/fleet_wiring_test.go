@@ -4,8 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/cmdb"
+	"github.com/opsdeck/opsdeck/internal/fleet"
 
 	"github.com/opsdeck/opsdeck/internal/fleet/wire"
 	"github.com/opsdeck/opsdeck/internal/security"
@@ -118,6 +124,84 @@ func TestRiskySoftwareBecomesFindingsAndClosesWhenRemoved(t *testing.T) {
 		softwareToFindings(sec, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))(ctx, 1, 42, nil)
 		if got := open(); len(got) != 3 {
 			t.Fatalf("with the check off: %+v", got)
+		}
+	})
+}
+
+// Inventories stored before the check existed, or before the patterns
+// changed, are brought up to date at start.
+func TestRiskySoftwareSweepAtStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := auth.WithActor(context.Background(), auth.SystemActor())
+		ci := cmdb.NewService(db, cmdb.Options{})
+		if err := ci.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		agents := fleet.NewService(db, fleet.Options{CMDB: ci}) // no OnSoftware: stored before the check
+		rctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { agents.Run(rctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		sec := security.New(db, security.Options{})
+		host := func(name string, pkgs ...string) int64 {
+			tok, _, err := agents.CreateToken(ctx, time.Hour, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			en, err := agents.Enroll(ctx, wire.EnrollRequest{Token: tok, Hostname: name, MachineID: name, AgentVersion: "1.0"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ps []wire.Package
+			for _, p := range pkgs {
+				ps = append(ps, wire.Package{Name: p, Version: "1", Arch: "amd64", Source: "dpkg"})
+			}
+			rep := &wire.Report{Seq: 1, SentAt: time.Now().UTC(), AgentVersion: "1.0",
+				Facts:    &wire.Facts{Hostname: name, MachineID: name, OS: wire.OSInfo{Name: "Debian GNU/Linux", ID: "debian"}},
+				Software: &wire.Software{Hash: wire.Hash(ps), Packages: ps}}
+			if _, err := agents.Ingest(ctx, en.AgentID, rep, ""); err != nil {
+				t.Fatal(err)
+			}
+			a, err := agents.Get(ctx, en.AgentID)
+			if err != nil || a.CIID == 0 {
+				t.Fatalf("agent %+v %v", a, err)
+			}
+			return a.CIID
+		}
+		web := host("web1", "telnetd", "nis", "openssh-server")
+		db1 := host("db1", "postgresql", "telnetd")
+		host("app1", "openssh-server")
+		open := func() map[string]bool {
+			list, _, err := sec.List(ctx, security.Filter{Status: security.StatusOpen, Source: security.SourceAgentSoftware})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]bool{}
+			for _, f := range list {
+				out[f.Key] = true
+			}
+			return out
+		}
+		key := func(ci int64, p string) string { return "ci:" + strconv.FormatInt(ci, 10) + "/" + p }
+		if err := syncRiskySoftware(ctx, agents, sec, []string{"telnetd", "NIS", "telnet*"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := open(); len(got) != 3 || !got[key(web, "telnetd")] || !got[key(web, "nis")] || !got[key(db1, "telnetd")] {
+			t.Fatalf("after the first sweep: %v", got)
+		}
+		// nis dropped from the patterns: its finding is fixed at the next start.
+		if err := syncRiskySoftware(ctx, agents, sec, []string{"telnetd"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := open(); len(got) != 2 || got[key(web, "nis")] {
+			t.Fatalf("after nis was dropped: %v", got)
+		}
+		// The check turned off: every such finding is fixed.
+		if err := syncRiskySoftware(ctx, agents, sec, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := open(); len(got) != 0 {
+			t.Fatalf("with the check off: %v", got)
 		}
 	})
 }
