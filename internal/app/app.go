@@ -199,7 +199,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		Installations: func(ctx context.Context, patterns []string) ([]asset.Installation, error) {
 			return agentInstallations(ctx, agents, patterns)
 		}})
-	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg, OnUpdates: updatesToFindings(sec, log)})
+	agents = fleet.NewService(db, fleet.Options{Logger: log, CMDB: ci, Assets: assetReg, OnUpdates: updatesToFindings(sec, log),
+		OnSoftware: softwareToFindings(sec, cfg.Security.RiskyPackages, log)})
 	slaNotes := &slaNotifier{db: db, notes: notes, log: log}
 	desk := servicedesk.New(db, servicedesk.Options{Logger: log, OnSLAEvent: slaNotes.event, ReopenWindow: cfg.ServiceDesk.ReopenWindow,
 		MaxAttachmentBytes: cfg.ServiceDesk.MaxAttachmentBytes})
@@ -303,6 +304,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	// Like intake, agent reports commit until the HTTP server has drained.
 	wg.Go(func() { agents.Run(workCtx) })
 	wg.Go(func() { sec.Run(workCtx) })
+	// Before the HTTP server takes agent reports: findings follow the
+	// stored inventories under the risky-package patterns configured now.
+	if err := syncRiskySoftware(ctx, agents, sec, cfg.Security.RiskyPackages); err != nil {
+		log.Error("risky software findings not brought up to date", "err", err)
+	}
 	wg.Go(func() {
 		if err := mons.Run(workCtx); err != nil {
 			log.Error("monitoring stopped", "err", err)

@@ -146,13 +146,36 @@ type BackupConfig struct {
 }
 
 // SecurityConfig tunes the security findings: which severity pages, how
-// near a certificate's expiry is a finding, what counts as brute force.
+// near a certificate's expiry is a finding, what counts as brute force, and
+// which packages must not be installed on servers (RiskyPackages: name
+// patterns, case-insensitive, * and ? wildcards).
 type SecurityConfig struct {
 	AlertSeverity    string
 	CertDays         int
 	BruteForceUser   int
 	BruteForceAddr   int
 	BruteForceWindow time.Duration
+	RiskyPackages    []string
+}
+
+// DefaultRiskyPackages are legacy network servers that send passwords in
+// clear text or trust the network, with no place on a server today
+// (Debian names and their Red Hat twins):
+//   - telnetd, telnetd-ssl, inetutils-telnetd, telnet-server: Telnet
+//     logins in clear text (SSH replaces them);
+//   - rsh-server, rsh-redone-server: rsh/rlogin/rexec, clear text and
+//     trust by host name and address (.rhosts);
+//   - tftpd, tftpd-hpa, atftpd, tftp-server: TFTP, file transfer with no
+//     authentication at all (a PXE boot server may accept the risk);
+//   - nis, ypserv: NIS hands password hashes to anyone on the network who
+//     asks for the map.
+//
+// Clients (telnet, rsh-client, tftp) are not listed: they open nothing.
+func DefaultRiskyPackages() []string {
+	return []string{"telnetd", "telnetd-ssl", "inetutils-telnetd", "telnet-server",
+		"rsh-server", "rsh-redone-server",
+		"tftpd", "tftpd-hpa", "atftpd", "tftp-server",
+		"nis", "ypserv"}
 }
 
 // Default returns the built-in defaults.
@@ -193,7 +216,8 @@ func Default() Config {
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 		Backup:      BackupConfig{SelfRetention: 7},
-		Security:    SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour},
+		Security: SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour,
+			RiskyPackages: DefaultRiskyPackages()},
 	}
 }
 

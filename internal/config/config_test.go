@@ -66,7 +66,9 @@ func TestDefault(t *testing.T) {
 		Mail:        MailConfig{MaxMessageBytes: 25 << 20, RatePerHour: 30, IMAPInterval: time.Minute},
 		Changes:     ChangesConfig{IncidentWindow: 2 * time.Hour},
 		Backup:      BackupConfig{SelfRetention: 7},
-		Security:    SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour},
+		Security: SecurityConfig{AlertSeverity: "high", CertDays: 21, BruteForceUser: 5, BruteForceAddr: 10, BruteForceWindow: time.Hour,
+			RiskyPackages: []string{"telnetd", "telnetd-ssl", "inetutils-telnetd", "telnet-server", "rsh-server", "rsh-redone-server",
+				"tftpd", "tftpd-hpa", "atftpd", "tftp-server", "nis", "ypserv"}},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v, want %+v", got, want)
@@ -439,6 +441,20 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "bad risky package patterns on their own lines",
+			file: ptr("security:\n  risky_packages:\n    - telnetd\n    - \"rsh server\"\n    - \"*\"\n    - \"\"\n    - tftpd*\n"),
+			want: []wantErr{
+				{"FILE", 4, "security.risky_packages", `item 2: "rsh server" is not a package name pattern`},
+				{"FILE", 5, "security.risky_packages", `item 3: "*" matches every package`},
+				{"FILE", 6, "security.risky_packages", "item 4: is empty"},
+			},
+		},
+		{
+			name:    "bad risky package pattern from the environment",
+			environ: []string{"OPSDECK_SECURITY_RISKY_PACKAGES=telnetd,nis;rm"},
+			want:    []wantErr{{"env OPSDECK_SECURITY_RISKY_PACKAGES", 0, "security.risky_packages", `item 2: "nis;rm"`}},
+		},
+		{
 			name:  "unsupported database scheme",
 			flags: map[string]string{"db": "mysql://root:pw@h/db"},
 			want:  []wantErr{{"flag --db", 0, "db", `unsupported database "mysql://..."`}},
@@ -598,5 +614,31 @@ func TestMonitoringSettings(t *testing.T) {
 	_, err = Load(p, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "monitoring.raw_retention") || !strings.Contains(err.Error(), "monitoring.concurrency") {
 		t.Fatalf("bad monitoring settings: %v", err)
+	}
+}
+
+func TestRiskyPackages(t *testing.T) {
+	c, err := Load("", []string{"OPSDECK_SECURITY_RISKY_PACKAGES=telnetd, Rsh-Server,tftp?-*"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"telnetd", "Rsh-Server", "tftp?-*"}; !reflect.DeepEqual(c.Security.RiskyPackages, want) {
+		t.Fatalf("from env: %q, want %q (the env list replaces the default)", c.Security.RiskyPackages, want)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(p, []byte("security:\n  risky_packages: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(p, nil, nil); err != nil || c.Security.RiskyPackages != nil {
+		t.Fatalf("an empty list turns the check off: %q %v", c.Security.RiskyPackages, err)
+	}
+	long := strings.Repeat("a", 101)
+	if _, err := Load("", []string{"OPSDECK_SECURITY_RISKY_PACKAGES=" + long}, nil); err == nil || !strings.Contains(err.Error(), "security.risky_packages") {
+		t.Fatalf("oversize pattern: %v", err)
+	}
+	many := strings.Repeat("x,", 501)
+	if _, err := Load("", []string{"OPSDECK_SECURITY_RISKY_PACKAGES=" + many}, nil); err == nil || !strings.Contains(err.Error(), "at most 500") {
+		t.Fatalf("too many patterns: %v", err)
 	}
 }

@@ -73,6 +73,7 @@ func settings() []setting {
 		{"security.brute_force_user", func(c *Config) any { return &c.Security.BruteForceUser }},
 		{"security.brute_force_addr", func(c *Config) any { return &c.Security.BruteForceAddr }},
 		{"security.brute_force_window", func(c *Config) any { return &c.Security.BruteForceWindow }},
+		{"security.risky_packages", func(c *Config) any { return &c.Security.RiskyPackages }},
 	}
 }
 

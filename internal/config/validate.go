@@ -94,6 +94,7 @@ func (l *loader) validate() {
 		check("changes.incident_window", fmt.Sprintf("%s is out of range; must be from 1m to 168h (a week)", d))
 	}
 	c.validateSecurity(check)
+	l.validateRiskyPackages()
 	if n := c.Assets.WarnDays; n < 1 || n > 365 {
 		check("assets.warn_days", fmt.Sprintf("%d is out of range; must be from 1 to 365", n))
 	}

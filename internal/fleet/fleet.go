@@ -36,6 +36,10 @@ type Options struct {
 	// OnUpdates, if set, is called after a report with pending updates
 	// committed: the agent, its host CI (0 when none) and the list.
 	OnUpdates func(ctx context.Context, agentID int64, ciID int64, pending []wire.Update)
+	// OnSoftware, if set, is called after a report whose software
+	// inventory changed committed: the agent, its host CI (0 when none)
+	// and the whole new inventory. An unchanged inventory does not call it.
+	OnSoftware func(ctx context.Context, agentID int64, ciID int64, pkgs []wire.Package)
 	// Interval is the report interval the server asks agents for (30s).
 	Interval time.Duration
 	// RawRetention keeps raw samples (default 48h); MinuteRetention and

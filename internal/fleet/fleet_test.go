@@ -374,3 +374,52 @@ func TestMetricsRollUpIncludingLateSamples(t *testing.T) {
 		}
 	})
 }
+
+func TestOnSoftwareFiresOnlyWhenTheInventoryChanged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		var calls int
+		var got []wire.Package
+		var gotAgent, gotCI int64
+		e.f.opts.OnSoftware = func(_ context.Context, agent, ci int64, p []wire.Package) {
+			calls++
+			got, gotAgent, gotCI = p, agent, ci
+		}
+		a := e.enroll(t, "web1", "m1")
+		ingest := func(seq uint64, sw *wire.Software) wire.ReportResponse {
+			t.Helper()
+			r := report(seq)
+			if seq == 1 {
+				r.Facts = facts("web1", "m1", "")
+			}
+			r.Software = sw
+			res, err := e.f.Ingest(e.ctx, a.AgentID, r, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		ps := pkgs(3)
+		ingest(1, &wire.Software{Hash: wire.Hash(ps), Packages: ps})
+		ag, _ := e.f.Get(e.ctx, a.AgentID)
+		if calls != 1 || gotAgent != a.AgentID || gotCI == 0 || gotCI != ag.CIID || len(got) != 3 || got[0].Name != ps[0].Name {
+			t.Fatalf("first inventory: %d calls, agent %d ci %d (want %d) %+v", calls, gotAgent, gotCI, ag.CIID, got)
+		}
+		// Unchanged: by hash alone, or the whole list sent again.
+		ingest(2, &wire.Software{Hash: wire.Hash(ps)})
+		ingest(3, &wire.Software{Hash: wire.Hash(ps), Packages: ps})
+		ingest(4, nil)
+		if calls != 1 {
+			t.Fatalf("unchanged inventory called OnSoftware: %d calls", calls)
+		}
+		// Changed, but the list did not come: nothing to tell yet.
+		ps2 := pkgs(2)
+		if res := ingest(5, &wire.Software{Hash: wire.Hash(ps2)}); !res.NeedSoftware || calls != 1 {
+			t.Fatalf("changed hash without the list: %+v, %d calls", res, calls)
+		}
+		ingest(6, &wire.Software{Hash: wire.Hash(ps2), Packages: ps2})
+		if calls != 2 || len(got) != 2 || gotCI != ag.CIID {
+			t.Fatalf("changed inventory: %d calls, %+v ci %d", calls, got, gotCI)
+		}
+	})
+}

@@ -107,6 +107,9 @@ func (s *Service) Ingest(ctx context.Context, id int64, rep *wire.Report, addr s
 	if rep.Updates != nil && s.opts.OnUpdates != nil {
 		s.opts.OnUpdates(ctx, id, st.ciID, rep.Updates.Pending)
 	}
+	if w.software != nil && s.opts.OnSoftware != nil {
+		s.opts.OnSoftware(ctx, id, st.ciID, w.software)
+	}
 	return wire.ReportResponse{AcceptedSeq: rep.Seq, NeedSoftware: need, IntervalSeconds: int(s.opts.Interval / time.Second)}, nil
 }
 

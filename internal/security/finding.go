@@ -161,9 +161,15 @@ const (
 	SourceAdminGrant = "admin-grant"
 	// SourceAgentUpdates is the host agent's pending security updates:
 	// Sync(ctx, SourceAgentUpdates, "ci:<id>", signals) with one signal per
-	// pending update (Key the package name, CIID the host's CI), the whole
+	// pending update (Key "ci:<id>/<package>", CIID the host's CI), the whole
 	// list each time the agent reports, so installed updates are fixed.
 	SourceAgentUpdates = "agent-updates"
+	// SourceAgentSoftware is risky software the host agent found installed
+	// (security.risky_packages): Sync(ctx, SourceAgentSoftware, "ci:<id>",
+	// signals) with one signal per risky package (Key "ci:<id>/<package>",
+	// so each host has its own), the whole set each time the inventory
+	// changes, so a removed package is fixed.
+	SourceAgentSoftware = "agent-software"
 )
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
