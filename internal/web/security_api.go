@@ -193,7 +193,7 @@ type signalsIn struct {
 // builtInSources are fed by opsdeck itself; the API may not write them, so
 // a token cannot close a real certificate or sign-in finding.
 var builtInSources = map[string]bool{security.SourceTLS: true, security.SourceBruteForce: true,
-	security.SourceNewAddress: true, security.SourceAdminGrant: true}
+	security.SourceNewAddress: true, security.SourceAdminGrant: true, security.SourceAgentUpdates: true, security.SourceAgentSoftware: true}
 
 func (s *Server) apiSyncSignals(w http.ResponseWriter, r *http.Request) {
 	var in signalsIn

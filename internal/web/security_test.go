@@ -84,6 +84,8 @@ func TestSecurityPagesAndAPI(t *testing.T) {
 		{"POST", "/api/v1/security/findings/99999/fix", auth.RoleOperator, ``, 404},
 		{"POST", "/api/v1/security/signals", auth.RoleOperator, `{}`, 403},
 		{"POST", "/api/v1/security/signals", auth.RoleAdmin, `{"source":"tls","scope":"monitor:1","signals":[]}`, 422},
+		{"POST", "/api/v1/security/signals", auth.RoleAdmin, `{"source":"agent-updates","scope":"ci:1","signals":[]}`, 422},
+		{"POST", "/api/v1/security/signals", auth.RoleAdmin, `{"source":"agent-software","scope":"ci:1","signals":[]}`, 422},
 		{"POST", "/api/v1/security/signals", auth.RoleAdmin, `{"source":"scanner","scope":"net","signals":[{"key":"","title":"t","severity":"low"}]}`, 422},
 		{"POST", "/api/v1/security/signals", auth.RoleAdmin, `{"source":"scanner","scope":"net","signals":[{"key":"k","title":"t","severity":"low","evidence":[1]}]}`, 400},
 		{"POST", "/api/v1/security/signals", auth.RoleAdmin, `{"source":"scanner","scope":"net","signals":[{"key":"k","title":"\u0000","severity":"low"}]}`, 422},
