@@ -51,9 +51,9 @@ func TestBrowserIncidentFlow(t *testing.T) {
 		chromedp.Click(chromedp.ID("btn-ack")),
 		chromedp.WaitVisible(chromedp.ID("btn-note")),
 	)
-	if txt := read(t, ctx, "status", chromedp.Text(chromedp.ID("incident-status"))); !strings.Contains(txt, "Acknowledged") {
-		t.Fatalf("after ack: %q", txt)
-	}
+	// The note button is on the page before and after the POST: wait for the
+	// new page's status rather than reading the old page mid-navigation.
+	read(t, ctx, "status shows Acknowledged", chromedp.Poll[bool](`document.getElementById("incident-status")?.textContent.includes("Acknowledged") ?? false`))
 	step(t, ctx, "add a note",
 		chromedp.SendKeys(chromedp.ID("f-text"), "Rolled back release 41"),
 		chromedp.Click(chromedp.ID("btn-note")),
