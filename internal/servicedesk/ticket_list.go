@@ -41,10 +41,10 @@ type Filter struct {
 	// Text is a full-text search of subject and description: every word
 	// must match (stemmed); a ticket number ("123" or "#123") also finds
 	// that ticket. With it the default order is newest first.
-	Text        string
-	Sort        Sort
-	Cursor      string
-	Limit       int // default 50, at most 200
+	Text   string
+	Sort   Sort
+	Cursor string
+	Limit  int // default 50, at most 200
 	// visibleTo and visibleOrg scope a requester's list (scopeList).
 	visibleTo  int64
 	visibleOrg string
@@ -83,6 +83,10 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if !slices.Contains(Sorts(), f.Sort) {
 		return Page{}, valid.Errorf("sort", "must be sla, newest, oldest or priority")
+	}
+	if len(terms) == 0 && number == 0 && strings.TrimSpace(f.Text) != "" {
+		// Nothing searchable (only punctuation or operators): no match.
+		return Page{Tickets: []*Ticket{}}, nil
 	}
 	var where []string
 	var args []any
