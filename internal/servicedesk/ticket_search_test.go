@@ -276,3 +276,29 @@ func TestTicketSearchMigrationBackfills(t *testing.T) {
 		}
 	})
 }
+
+// FuzzTicketSearch: any search string lists tickets or none, never an
+// error, and never more than the caller may see.
+func FuzzTicketSearch(f *testing.F) {
+	db := storetest.SQLite(f)
+	fx := newFixture(f, db)
+	for _, s := range []string{"", "printer", `"`, `NEAR(a b)`, `-x`, `a:b`, `#1`, `'--`, "\xff"} {
+		f.Add(s)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if _, err := fx.svc.CreateTicket(fx.as(u), NewTicket{Subject: "Printer " + u, Description: "tray"}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		p, err := fx.svc.List(fx.as("alice"), Filter{Text: q, Limit: 50})
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		for _, tk := range p.Tickets {
+			if tk.RequesterID != fx.users["alice"] {
+				t.Fatalf("%q: alice sees #%d", q, tk.ID)
+			}
+		}
+	})
+}
