@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/opsdeck/opsdeck/internal/auth"
+	"github.com/opsdeck/opsdeck/internal/kb"
+	"github.com/opsdeck/opsdeck/internal/store"
 	"github.com/opsdeck/opsdeck/internal/valid"
 )
 
@@ -36,10 +38,13 @@ type Filter struct {
 	RequesterID int64
 	Category    string
 	SLAState    SLAState // or "paused"
-	Text        string   // in the subject, case-insensitive
-	Sort        Sort
-	Cursor      string
-	Limit       int // default 50, at most 200
+	// Text is a full-text search of subject and description: every word
+	// must match (stemmed); a ticket number ("123" or "#123") also finds
+	// that ticket. With it the default order is newest first.
+	Text   string
+	Sort   Sort
+	Cursor string
+	Limit  int // default 50, at most 200
 	// visibleTo and visibleOrg scope a requester's list (scopeList).
 	visibleTo  int64
 	visibleOrg string
@@ -69,11 +74,19 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	case f.Limit > 200:
 		return Page{}, valid.Errorf("limit", "must be 1 to 200")
 	}
+	terms, number := searchTerms(f.Text)
 	if f.Sort == "" {
 		f.Sort = SortSLA
+		if len(terms) > 0 || number > 0 {
+			f.Sort = SortNewest
+		}
 	}
 	if !slices.Contains(Sorts(), f.Sort) {
 		return Page{}, valid.Errorf("sort", "must be sla, newest, oldest or priority")
+	}
+	if len(terms) == 0 && number == 0 && strings.TrimSpace(f.Text) != "" {
+		// Nothing searchable (only punctuation or operators): no match.
+		return Page{Tickets: []*Ticket{}}, nil
 	}
 	var where []string
 	var args []any
@@ -132,12 +145,27 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	default:
 		return Page{}, valid.Errorf("sla", "must be ok, warning, breached, met, paused or none")
 	}
-	if txt := strings.TrimSpace(f.Text); txt != "" {
-		if err := valid.Text("q", txt, false, 200, false); err != nil {
-			return Page{}, err
+	// idCol is the ticket id the order and the cursor use: on SQLite a
+	// text search walks the FTS5 index in rowid order, so newest first
+	// stops after a page of matches however common the words are.
+	idCol, from := "t.id", ticketFrom
+	if len(terms) > 0 || number > 0 {
+		match := ""
+		if len(terms) > 0 {
+			match = s.matchArg(terms)
 		}
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(txt))
-		where = append(where, "LOWER(t.subject) LIKE "+arg("%"+esc+"%")+` ESCAPE '\'`)
+		switch {
+		case number > 0 && match == "":
+			where = append(where, "t.id = "+arg(number))
+		case number > 0:
+			where = append(where, "(t.id = "+arg(number)+" OR "+s.matchCond(arg(match))+")")
+		case s.db.Dialect == store.Postgres:
+			where = append(where, s.matchCond(arg(match)))
+		default:
+			idCol = "f.rowid"
+			from = strings.Replace(ticketFrom, " FROM sd_tickets t ", " FROM sd_tickets_fts f JOIN sd_tickets t ON t.id = f.rowid ", 1)
+			where = append(where, "sd_tickets_fts MATCH "+arg(match))
+		}
 	}
 	var keyCol, order string
 	desc := false
@@ -145,9 +173,9 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 	case SortSLA:
 		keyCol, order = "t.sla_due", "t.sla_due, t.id"
 	case SortNewest:
-		keyCol, order, desc = "t.id", "t.id DESC", true
+		keyCol, order, desc = idCol, idCol+" DESC", true
 	case SortOldest:
-		keyCol, order = "t.id", "t.id"
+		keyCol, order = idCol, idCol
 	case SortPriority:
 		keyCol, order = "t.priority", "t.priority, t.id DESC"
 	}
@@ -158,18 +186,18 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 		}
 		switch {
 		case desc:
-			where = append(where, "t.id < "+arg(id))
+			where = append(where, idCol+" < "+arg(id))
 		case f.Sort == SortPriority:
 			k, i := arg(key), arg(id)
 			where = append(where, fmt.Sprintf("(t.priority > %s OR (t.priority = %s AND t.id < %s))", k, k, i))
-		case keyCol == "t.id":
-			where = append(where, "t.id > "+arg(id))
+		case keyCol == idCol:
+			where = append(where, idCol+" > "+arg(id))
 		default:
 			k, i := arg(key), arg(id)
 			where = append(where, fmt.Sprintf("(%s > %s OR (%s = %s AND t.id > %s))", keyCol, k, keyCol, k, i))
 		}
 	}
-	q := `SELECT ` + ticketCols + ticketFrom
+	q := `SELECT ` + ticketCols + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -206,6 +234,47 @@ func (s *Service) List(ctx context.Context, f Filter) (Page, error) {
 		out.NextCursor = encodeCursor(key, last.ID)
 	}
 	return out, nil
+}
+
+// maxSearch is how much of a search string is read; kb.Terms keeps at most
+// kb.MaxTerms words of it anyway.
+const maxSearch = 1024
+
+// searchTerms splits a search into the words both engines index (kb.Terms:
+// no input is FTS5 or tsquery syntax) and, when the whole search is a
+// ticket number ("123", "#123"), that number.
+func searchTerms(q string) (terms []string, number int64) {
+	q = strings.TrimSpace(q)
+	if len(q) > maxSearch {
+		q = q[:maxSearch]
+	}
+	if n, err := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64); err == nil && n > 0 {
+		number = n
+	}
+	return kb.Terms(q), number
+}
+
+// matchArg is the engine's query for all of terms: each quoted for FTS5,
+// so it is read as a string, never as syntax; plain words for PostgreSQL's
+// websearch_to_tsquery, which never fails on any input.
+func (s *Service) matchArg(terms []string) string {
+	if s.db.Dialect == store.Postgres {
+		return strings.Join(terms, " ")
+	}
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + t + `"`
+	}
+	return strings.Join(quoted, " ")
+}
+
+// matchCond is a WHERE condition true for tickets matching the query in
+// the placeholder p (on SQLite a subquery, used where an OR needs it).
+func (s *Service) matchCond(p string) string {
+	if s.db.Dialect == store.Postgres {
+		return "t.search @@ websearch_to_tsquery('english', " + p + ")"
+	}
+	return "t.id IN (SELECT rowid FROM sd_tickets_fts WHERE sd_tickets_fts MATCH " + p + ")"
 }
 
 // encodeCursor makes an opaque cursor of a sort key and a ticket id.
