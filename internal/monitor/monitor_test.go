@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -312,6 +313,17 @@ func TestServiceRunsChecksAndTracksState(t *testing.T) {
 		}
 		if w, _ := s.Get(ctx, w.ID); w.Status.State != StatePaused {
 			t.Fatalf("paused state %s", w.Status.State)
+		}
+		// A check in flight at the pause commits after it: its result is
+		// kept, the state stays paused.
+		now := time.Now().UTC()
+		late := resultRow{monitorID: w.ID, at: now, res: probe.Result{Status: probe.StatusUp, Message: "late"},
+			v: verdict{state: StateUp, since: now, shown: StateUp, shownSince: now}}
+		if err := db.Tx(ctx, func(tx *sql.Tx) error { return s.writeResults(ctx, tx, []resultRow{late}) }); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := s.Get(ctx, w.ID); w.Status.State != StatePaused || w.Status.LastMessage != "late" {
+			t.Fatalf("after a late result: state %s, message %q", w.Status.State, w.Status.LastMessage)
 		}
 		if _, err := s.SetPaused(ctx, w.ID, false); err != nil {
 			t.Fatal(err)

@@ -311,7 +311,12 @@ func (s *Service) writeResults(ctx context.Context, tx *sql.Tx, rows []resultRow
 	if err := s.db.InsertMany(ctx, tx, "check_metrics", []string{"monitor_id", "at", "name", "value", "unit"}, mvals); err != nil {
 		return err
 	}
-	upd, err := tx.PrepareContext(ctx, `UPDATE monitor_status SET state = $1, state_since = $2, last_check_at = $3, last_status = $4,
+	// A check that was in flight when its monitor was paused commits after
+	// the pause: its result is kept, but it must not bring the state back.
+	upd, err := tx.PrepareContext(ctx, `UPDATE monitor_status SET
+		state = CASE WHEN state = 'paused' THEN state ELSE $1 END,
+		state_since = CASE WHEN state = 'paused' THEN state_since ELSE $2 END,
+		last_check_at = $3, last_status = $4,
 		last_latency_us = $5, last_message = $6, fail_streak = $7, ok_streak = $8, verdict = $9 WHERE monitor_id = $10`)
 	if err != nil {
 		return fmt.Errorf("monitor: write status: %w", err)
